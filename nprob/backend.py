@@ -1,0 +1,136 @@
+"""The one place that knows where arrays live: NumPy on the CPU or CuPy on a GPU.
+
+Every other module asks this one for its array module (``xp``) and never
+imports CuPy itself. The device is chosen once, when data and parameters are
+created (``use('cupy')`` then ``asarray(...)``); functions that receive arrays
+find the right module with :func:`get_array_module`, the way Chainer and CuPy
+recommend, so the same code runs on either backend.
+
+Training runs in float32 (:data:`DTYPE`); gradient checks cast to float64.
+Random numbers come only from generators made here from an explicit seed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+DTYPE = np.float32
+BACKENDS = ("numpy", "cupy")
+
+_cupy = None          # the cupy module once use('cupy') has succeeded
+_active = "numpy"
+
+
+class BackendError(RuntimeError):
+    """The requested backend cannot be used on this machine."""
+
+
+def _import_cupy():
+    """Import CuPy and check that a CUDA device is visible, or explain what is missing."""
+    try:
+        import cupy  # the only CuPy import in nprob
+    except ImportError as err:
+        raise BackendError(
+            "the 'cupy' backend needs CuPy, which is not installed. Install the wheel "
+            "matching your CUDA driver, e.g. `pip install cupy-cuda12x` (CUDA 12) or "
+            "`pip install cupy-cuda13x` (CUDA 13), or `pip install -e .[cuda12]`; "
+            "or run with --backend numpy."
+        ) from err
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as err:  # CUDA runtime/driver missing or broken
+        raise BackendError(
+            f"CuPy is installed but no CUDA device could be queried ({err}). "
+            "Check the NVIDIA driver (`nvidia-smi`) or run with --backend numpy."
+        ) from err
+    if count < 1:
+        raise BackendError("CuPy is installed but no GPU is visible; run with --backend numpy.")
+    return cupy
+
+
+def use(name: str) -> None:
+    """Select the backend for arrays created from now on: 'numpy' or 'cupy'."""
+    global _cupy, _active
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    if name == "cupy" and _cupy is None:
+        _cupy = _import_cupy()
+    _active = name
+
+
+def name() -> str:
+    """The name of the active backend."""
+    return _active
+
+
+def xp():
+    """The array module of the active backend (numpy or cupy)."""
+    return _cupy if _active == "cupy" else np
+
+
+def cupy_available() -> bool:
+    """True when CuPy imports and sees a GPU (used by tests to skip cleanly)."""
+    try:
+        _import_cupy()
+    except BackendError:
+        return False
+    return True
+
+
+def get_array_module(*arrays):
+    """numpy or cupy, whichever owns the given arrays (numpy for host arrays and scalars)."""
+    if _cupy is not None:
+        return _cupy.get_array_module(*arrays)
+    return np
+
+
+def asarray(a, dtype=DTYPE):
+    """Copy a host array (or nested list) to the active device with the given dtype."""
+    return xp().asarray(a, dtype=dtype)
+
+
+def to_host(a):
+    """Bring an array (or scalar) back to NumPy; a no-op for host arrays."""
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return _cupy.asnumpy(a)
+    return np.asarray(a)
+
+
+def to_float(a) -> float:
+    """A scalar array on either device as a Python float (one device sync on a GPU)."""
+    return float(to_host(a))
+
+
+def rng(seed, *stream):
+    """A random generator on the active device for ``(seed, *stream)``.
+
+    Streams let independent parts of a run (an algorithm, an epoch) draw from
+    independent sequences that depend only on the seed and the stream's name,
+    so that a run resumed at epoch e draws exactly what an uninterrupted run
+    would have drawn. ``stream`` items are ints or strings.
+    """
+    words = [int(seed)] + [_as_int(s) for s in stream]
+    seq = np.random.SeedSequence(words)
+    if _active == "cupy":
+        return _cupy.random.default_rng(int(seq.generate_state(1, np.uint64)[0]))
+    return np.random.default_rng(seq)
+
+
+def host_rng(seed, *stream) -> np.random.Generator:
+    """Like :func:`rng`, but always a NumPy generator (for shuffles and index draws)."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed)] + [_as_int(s) for s in stream]))
+
+
+def _as_int(s) -> int:
+    if isinstance(s, str):
+        return int.from_bytes(s.encode(), "little") % (2**63)
+    return int(s)
+
+
+def standard_normal(gen, shape, dtype=DTYPE):
+    """N(0, 1) draws of ``shape`` in ``dtype`` from ``gen`` (either backend)."""
+    return gen.standard_normal(shape, dtype=dtype)
+
+
+def uniform(gen, shape, dtype=DTYPE):
+    """Uniform(0, 1) draws of ``shape`` in ``dtype`` from ``gen`` (either backend)."""
+    return gen.random(shape, dtype=dtype)

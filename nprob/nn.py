@@ -1,0 +1,198 @@
+"""Layers as pure forward/backward pairs with explicit caches, and an MLP built from them.
+
+Conventions (CS231n style): ``*_forward(x, ...) -> (y, cache)`` and
+``*_backward(dy, cache) -> dx`` (plus parameter gradients for ``linear``),
+where ``dX`` always means dLoss/dX. Nothing is stored inside a layer: a network
+used twice (a discriminator on real and on fake data) just makes two caches.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import backend
+from .params import ParamDict
+from .stable import sigmoid as _sigmoid
+from .stable import softplus as _softplus
+
+# ----------------------------------------------------------------------------- affine
+
+
+def linear_forward(x, W, b):
+    """y = x W + b.  x: (N, D), W: (D, H), b: (H,); returns y (N, H) and the cache (x, W)."""
+    return x @ W + b, (x, W)
+
+
+def linear_backward(dy, cache, need_dx: bool = True):
+    """dy: (N, H); returns dx (N, D) = dy W^T, dW (D, H) = x^T dy, db (H,) = sum_n dy.
+
+    With ``need_dx=False`` (a network's first layer, whose input is data) the
+    product for dx is skipped and dx is None.
+    """
+    x, W = cache
+    dx = dy @ W.T if need_dx else None
+    return dx, x.T @ dy, dy.sum(axis=0)
+
+
+# ----------------------------------------------------------------------------- activations
+# Each forward returns (y, cache); each backward takes (dy, cache) and returns dx.
+
+
+def identity_forward(x):
+    return x, None
+
+
+def identity_backward(dy, cache):
+    return dy
+
+
+def relu_forward(x):
+    """y = max(x, 0)."""
+    y = backend.get_array_module(x).maximum(x, 0)
+    return y, y
+
+
+def relu_backward(dy, y):
+    """dx = dy where the unit was active (y > 0); the kink at 0 gets slope 0."""
+    return dy * (y > 0)
+
+
+LEAKY_SLOPE = 0.2
+
+
+def leaky_relu_forward(x):
+    """y = x for x > 0, LEAKY_SLOPE * x otherwise."""
+    xp = backend.get_array_module(x)
+    return xp.where(x > 0, x, x * x.dtype.type(LEAKY_SLOPE)), x
+
+
+def leaky_relu_backward(dy, x):
+    xp = backend.get_array_module(dy)
+    return xp.where(x > 0, dy, dy * dy.dtype.type(LEAKY_SLOPE))
+
+
+def tanh_forward(x):
+    y = backend.get_array_module(x).tanh(x)
+    return y, y
+
+
+def tanh_backward(dy, y):
+    """d tanh(x)/dx = 1 - tanh(x)^2."""
+    return dy * (1 - y * y)
+
+
+def sigmoid_forward(x):
+    y = _sigmoid(x)
+    return y, y
+
+
+def sigmoid_backward(dy, y):
+    """d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x))."""
+    return dy * y * (1 - y)
+
+
+def softplus_forward(x):
+    return _softplus(x), x
+
+
+def softplus_backward(dy, x):
+    """d softplus(x)/dx = sigmoid(x)."""
+    return dy * _sigmoid(x)
+
+
+ACTIVATIONS = {
+    "identity": (identity_forward, identity_backward),
+    "relu": (relu_forward, relu_backward),
+    "leaky_relu": (leaky_relu_forward, leaky_relu_backward),
+    "tanh": (tanh_forward, tanh_backward),
+    "sigmoid": (sigmoid_forward, sigmoid_backward),
+    "softplus": (softplus_forward, softplus_backward),
+}
+
+# ----------------------------------------------------------------------------- initialisers
+
+
+def init_weight(shape, scheme: str, rng: np.random.Generator, std: float = 0.01) -> np.ndarray:
+    """A host float64 weight matrix of ``shape`` = (fan_in, fan_out).
+
+    ``gaussian``: N(0, std^2); ``glorot``: N(0, 2 / (fan_in + fan_out));
+    ``he``: N(0, 2 / fan_in), suited to ReLU layers.
+    """
+    fan_in, fan_out = shape
+    scales = {"gaussian": std, "glorot": np.sqrt(2.0 / (fan_in + fan_out)), "he": np.sqrt(2.0 / fan_in)}
+    if scheme not in scales:
+        raise ValueError(f"unknown initialiser {scheme!r}; choose one of {', '.join(scales)}")
+    return rng.standard_normal(shape) * scales[scheme]
+
+
+# ----------------------------------------------------------------------------- MLP
+
+
+@dataclass(frozen=True)
+class MLP:
+    """A multilayer perceptron: linear layers with ``hidden`` between them and ``output`` last.
+
+    Parameters live in a ParamDict under ``{prefix}.W{i}`` (fan_in, fan_out) and
+    ``{prefix}.b{i}`` for i = 1 .. len(sizes) - 1, so that several networks can
+    share one dict and each reads its own keys.
+    """
+
+    prefix: str
+    sizes: tuple[int, ...]
+    hidden: str = "relu"
+    output: str = "identity"
+
+    def __post_init__(self):
+        if len(self.sizes) < 2 or any(int(s) < 1 for s in self.sizes):
+            raise ValueError(f"an MLP needs at least two positive layer sizes, got {self.sizes}")
+        for act in (self.hidden, self.output):
+            if act not in ACTIVATIONS:
+                raise ValueError(f"unknown activation {act!r}; choose one of {', '.join(ACTIVATIONS)}")
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        out = {}
+        for i in range(1, self.n_layers + 1):
+            out[f"{self.prefix}.W{i}"] = (self.sizes[i - 1], self.sizes[i])
+            out[f"{self.prefix}.b{i}"] = (self.sizes[i],)
+        return out
+
+    def init(self, params: ParamDict, rng: np.random.Generator, scheme: str = "he", std: float = 0.01):
+        """Fill this network's weights by ``scheme`` from a host generator; biases are zero."""
+        xp = backend.get_array_module(params.flat)
+        for i in range(1, self.n_layers + 1):
+            W = params[f"{self.prefix}.W{i}"]
+            W[...] = xp.asarray(init_weight(W.shape, scheme, rng, std), dtype=W.dtype)
+            params[f"{self.prefix}.b{i}"][...] = 0
+
+    def forward(self, params: ParamDict, x):
+        """x: (N, sizes[0]) -> y: (N, sizes[-1]), and the list of per-layer caches."""
+        caches = []
+        h = x
+        for i in range(1, self.n_layers + 1):
+            a, lin_cache = linear_forward(h, params[f"{self.prefix}.W{i}"], params[f"{self.prefix}.b{i}"])
+            act = self.output if i == self.n_layers else self.hidden
+            h, act_cache = ACTIVATIONS[act][0](a)
+            caches.append((lin_cache, act, act_cache))
+        return h, caches
+
+    def backward(self, dy, caches, grads: ParamDict, need_dx: bool = True):
+        """dy: (N, sizes[-1]); adds dW, db into ``grads`` and returns dx (N, sizes[0]).
+
+        Gradients are *added* so that a network applied several times in one loss
+        (a discriminator on real and on fake data) collects all its terms; zero
+        ``grads`` before the first backward of a step. With ``need_dx=False`` the
+        product for the input gradient is skipped and None is returned.
+        """
+        dh = dy
+        for i in range(self.n_layers, 0, -1):
+            lin_cache, act, act_cache = caches[i - 1]
+            da = ACTIVATIONS[act][1](dh, act_cache)
+            dh, dW, db = linear_backward(da, lin_cache, need_dx=i > 1 or need_dx)
+            grads[f"{self.prefix}.W{i}"] += dW
+            grads[f"{self.prefix}.b{i}"] += db
+        return dh
