@@ -1,0 +1,1 @@
+"""Models: what the networks are and what their losses and gradients are (no loops, no files)."""
