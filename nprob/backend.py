@@ -134,3 +134,30 @@ def standard_normal(gen, shape, dtype=DTYPE):
 def uniform(gen, shape, dtype=DTYPE):
     """Uniform(0, 1) draws of ``shape`` in ``dtype`` from ``gen`` (either backend)."""
     return gen.random(shape, dtype=dtype)
+
+
+def keep_freed_memory(threshold_bytes: int = 1 << 28) -> bool:
+    """Ask glibc to reuse freed blocks up to ``threshold_bytes`` instead of returning them to the OS.
+
+    NumPy's temporaries of a training step (a few hundred KB each) are, by
+    default, mapped fresh from the kernel and unmapped on every step, and each
+    new mapping costs page faults; glibc only raises that threshold after it has
+    seen enough frees. Fixing it up front made the first AEVB epochs about 1.5x
+    faster on a 2-core machine. A process-wide setting, so only programs (the
+    command line, benchmarks) call it, never library code. Returns False where
+    glibc's ``mallopt`` is not available.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+    ok = mallopt(M_MMAP_THRESHOLD, threshold_bytes) == 1
+    ok &= mallopt(M_TRIM_THRESHOLD, 2 * threshold_bytes) == 1
+    ok &= mallopt(M_TOP_PAD, threshold_bytes // 4) == 1
+    return bool(ok)

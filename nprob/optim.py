@@ -29,8 +29,16 @@ def sgd_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 1e-2,
 
 
 def adam_state(params: ParamDict) -> dict:
-    """State for :func:`adam_step`: first and second moments, zero, and the step count."""
-    return {"m": params.zeros_like().flat, "v": params.zeros_like().flat, "t": 0}
+    """State for :func:`adam_step`: first and second moments, zero, and the step count.
+
+    ``_scratch`` is working memory, not state: checkpoints skip keys that start with '_'.
+    """
+    return {"m": params.zeros_like().flat, "v": params.zeros_like().flat, "t": 0,
+            "_scratch": params.zeros_like().flat}
+
+
+FLUSH_EVERY = 100      # steps between flushes of vanishing moments
+FLUSH_BELOW = 1e-30    # |m|, v below this are set to 0: their effect on a step is < 1e-22
 
 
 def adam_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 1e-3,
@@ -42,21 +50,32 @@ def adam_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 1e-3
     v_hat = v / (1 - b2^t). The corrections are folded into a step size and an
     epsilon, which is the same update written with one fewer pass:
     lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and eps_t = eps sqrt(1 - b2^t).
+
+    Every pass writes into existing memory (no temporaries). Moments of weights
+    that stop receiving gradient decay geometrically into subnormal floats, which
+    are slow on CPUs; every FLUSH_EVERY steps such vanishing moments are set to 0.
     """
     xp = backend.get_array_module(params.flat)
     state["t"] += 1
     t = state["t"]
-    g, m, v = grads.flat, state["m"], state["v"]
+    g, m, v, tmp = grads.flat, state["m"], state["v"], state["_scratch"]
     f = g.dtype.type
     m *= f(beta1)
-    m += f(1 - beta1) * g
+    xp.multiply(g, f(1 - beta1), out=tmp)
+    m += tmp
     v *= f(beta2)
-    v += f(1 - beta2) * (g * g)
+    xp.multiply(g, g, out=tmp)
+    tmp *= f(1 - beta2)
+    v += tmp
     correction = math.sqrt(1 - beta2**t)
-    lr_t = lr * correction / (1 - beta1**t)
-    denom = xp.sqrt(v)
-    denom += f(eps * correction)
-    params.flat -= f(lr_t) * (m / denom)
+    xp.sqrt(v, out=tmp)
+    tmp += f(eps * correction)
+    xp.divide(m, tmp, out=tmp)
+    tmp *= f(lr * correction / (1 - beta1**t))
+    params.flat -= tmp
+    if t % FLUSH_EVERY == 0:
+        m[xp.abs(m) < FLUSH_BELOW] = 0
+        v[v < FLUSH_BELOW] = 0
 
 
 OPTIMISERS = {"adam": (adam_state, adam_step), "sgd": (sgd_state, sgd_step)}

@@ -1,0 +1,113 @@
+"""The command line behind ``run_all.py`` and ``nprob``: options in, experiments and report out.
+
+No mathematics here: it parses options, validates them, and calls
+:mod:`nprob.experiments` and :mod:`nprob.report`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from . import backend
+from .checkpoint import CheckpointError
+from .data import MNISTError
+from .experiments.helmholtz import HelmholtzConfig
+from .train import TrainingDiverged
+
+QUICK = dict(epochs=3, eval_every=1, n_train=5000, n_eval_train=1000, n_test=1000, k=20, sleep_samples=50,
+             sweep_epochs=1)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    d = HelmholtzConfig()
+    p = argparse.ArgumentParser(prog="run_all.py", description="Run every experiment of the assignment "
+                                "and write metrics, checkpoints, figures and report.md under --out.")
+    p.add_argument("--backend", choices=backend.BACKENDS, default="numpy", help="where arrays live")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default results/, "
+                   "or results-quick/ with --quick); re-running with the same folder resumes")
+    p.add_argument("--quick", action="store_true", help="smoke configuration: a few epochs on a subset, small k")
+    p.add_argument("--plots-only", action="store_true", help="redraw figures and report from --out, no training")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    g = p.add_argument_group("Helmholtz machine (section 1.6)")
+    g.add_argument("--epochs", type=positive_int, default=None, help=f"default {d.epochs}")
+    g.add_argument("--eval-every", type=positive_int, default=None, help=f"evaluate L_k every N epochs "
+                   f"(default {d.eval_every})")
+    g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument("--batch-size", type=positive_int, default=d.batch_size)
+    g.add_argument("--hidden", type=positive_int, nargs="+", default=list(d.hidden), help="hidden layer sizes")
+    g.add_argument("--z-dim", type=positive_int, default=d.z_dim)
+    g.add_argument("--activation", choices=["relu", "leaky_relu", "tanh", "softplus"], default=d.activation)
+    g.add_argument("--init", choices=["he", "glorot", "gaussian"], default=d.init)
+    g.add_argument("--optimizer", choices=["adam", "sgd"], default=d.optimizer)
+    g.add_argument("--k", type=positive_int, default=None, help=f"samples in L_k (default {d.k})")
+    g.add_argument("--lr", type=positive_float, default=d.aevb_lr, help="AEVB learning rate")
+    g.add_argument("--aevb-samples", type=positive_int, default=d.aevb_samples, help="L in eq. (9)")
+    g.add_argument("--wake-lr", type=positive_float, default=d.wake_lr)
+    g.add_argument("--sleep-lr", type=positive_float, default=d.sleep_lr)
+    g.add_argument("--wake-samples", type=positive_int, default=d.wake_samples)
+    g.add_argument("--sleep-samples", type=positive_int, default=None,
+                   help=f"fantasies per sleep step (default {d.sleep_samples})")
+    g.add_argument("--n-train", type=positive_int, default=None, help="use the first N training images")
+    g.add_argument("--n-eval-train", type=positive_int, default=None, help="evaluate L_k on N training images")
+    g.add_argument("--n-test", type=positive_int, default=None, help="use the first N test images")
+    g.add_argument("--sweep-epochs", type=positive_int, default=None,
+                   help=f"epochs of each short run of the sleep learning-rate sweep (default {d.sweep_epochs})")
+    g.add_argument("--sweep-sleep-lrs", type=positive_float, nargs="+", default=list(d.sweep_sleep_lrs),
+                   help="sleep learning rates compared by the sweep")
+    return p
+
+
+def config_from(args) -> HelmholtzConfig:
+    cfg = HelmholtzConfig(
+        backend=args.backend, seed=args.seed, batch_size=args.batch_size, hidden=tuple(args.hidden),
+        z_dim=args.z_dim, activation=args.activation, init=args.init, optimizer=args.optimizer,
+        aevb_lr=args.lr, aevb_samples=args.aevb_samples, wake_lr=args.wake_lr, sleep_lr=args.sleep_lr,
+        wake_samples=args.wake_samples, sweep_sleep_lrs=tuple(args.sweep_sleep_lrs))
+    if args.quick:
+        cfg = replace(cfg, **QUICK)
+    given = {"epochs": args.epochs, "eval_every": args.eval_every, "k": args.k, "sleep_samples": args.sleep_samples,
+             "n_train": args.n_train, "n_eval_train": args.n_eval_train, "n_test": args.n_test,
+             "sweep_epochs": args.sweep_epochs}
+    cfg = replace(cfg, **{key: value for key, value in given.items() if value is not None})
+    if args.n_train is not None and args.n_eval_train is None:
+        cfg = replace(cfg, n_eval_train=min(cfg.n_eval_train, cfg.n_train))
+    return cfg
+
+
+def main(argv=None) -> int:
+    from .experiments import helmholtz
+    from .report import build
+    p = parser()
+    args = p.parse_args(argv)
+    out = args.out or Path("results-quick" if args.quick else "results")
+    try:
+        cfg = config_from(args)
+    except ValueError as err:
+        p.error(str(err))
+    backend.keep_freed_memory()
+    try:
+        if not args.plots_only:
+            helmholtz.run(cfg, out, verbose=not args.quiet)
+        build(out, verbose=not args.quiet)
+    except KeyboardInterrupt:
+        return 130
+    except (backend.BackendError, MNISTError, CheckpointError, TrainingDiverged, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,1 @@
+"""Experiments of the assignment: each trains, evaluates and writes metrics; none plots."""

@@ -1,0 +1,148 @@
+"""Section 1.6: train the same Helmholtz machine by AEVB and by Wake-Sleep, measure both with L_k.
+
+Both algorithms start from the same initial weights (drawn from the stream
+``(seed, 'init')``) and see the same data; they differ only in how they learn.
+Results go to ``OUT/metrics.json`` and ``OUT/checkpoints/{aevb,wake_sleep}.npz``.
+"""
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from .. import backend, bounds, checkpoint
+from ..data import load_mnist
+from ..models.helmholtz import HelmholtzMachine
+from ..train import fit
+from ..trainers import AEVBTrainer, WakeSleepTrainer
+
+ALGORITHMS = ("aevb", "wake_sleep")
+OWN_SETTINGS = {"aevb": ("aevb_",), "wake_sleep": ("wake_", "sleep_")}   # name prefixes per algorithm
+
+
+@dataclass(frozen=True)
+class HelmholtzConfig:
+    """Every setting that determines the numbers of the section 1.6 experiments."""
+
+    backend: str = "numpy"
+    seed: int = 0
+    epochs: int = 100
+    eval_every: int = 10
+    batch_size: int = 100
+    hidden: tuple[int, ...] = (512,)
+    z_dim: int = 2
+    activation: str = "relu"
+    init: str = "he"
+    optimizer: str = "adam"
+    k: int = 100                    # L_k for evaluation
+    aevb_lr: float = 1e-3
+    aevb_samples: int = 1           # L in eq. (9)
+    wake_lr: float = 1e-3
+    sleep_lr: float = 1e-4
+    wake_samples: int = 1
+    sleep_samples: int = 100        # fantasies per sleep step
+    n_train: int = 60000            # training images used (a prefix of the standard set)
+    n_eval_train: int = 60000       # training images on which L_k is evaluated
+    n_test: int = 10000
+    sweep_epochs: int = 10          # length of each short run of the sleep learning-rate sweep
+    sweep_sleep_lrs: tuple[float, ...] = (1e-5, 1e-4, 3e-4, 1e-3)
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            numbers = value if isinstance(value, tuple) else (value,)
+            if f.name != "seed" and any(isinstance(v, (int, float)) and v <= 0 for v in numbers):
+                raise ValueError(f"{f.name} must be positive, got {value}")
+        if self.n_eval_train > self.n_train:
+            raise ValueError("n_eval_train cannot exceed n_train")
+
+    def for_algorithm(self, name: str) -> dict:
+        """The settings a checkpoint of ``name`` must agree with (epochs may grow on resume)."""
+        others = tuple(p for a, ps in OWN_SETTINGS.items() if a != name for p in ps)
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
+                if k not in ("epochs", "eval_every") and not k.startswith(others + ("sweep_",))}
+
+    def model(self) -> HelmholtzMachine:
+        return HelmholtzMachine(x_dim=784, z_dim=self.z_dim, hidden=tuple(self.hidden), activation=self.activation)
+
+
+def make_trainer(cfg: HelmholtzConfig, name: str):
+    """A fresh trainer for ``name``; both algorithms get the same initial weights."""
+    model = cfg.model()
+    enc, dec = model.init(backend.host_rng(cfg.seed, "init"), cfg.init)
+    if name == "aevb":
+        return AEVBTrainer(model, enc, dec, lr=cfg.aevb_lr, n_samples=cfg.aevb_samples, optimizer=cfg.optimizer)
+    return WakeSleepTrainer(model, enc, dec, wake_lr=cfg.wake_lr, sleep_lr=cfg.sleep_lr,
+                            wake_samples=cfg.wake_samples, sleep_samples=cfg.sleep_samples,
+                            optimizer=cfg.optimizer)
+
+
+def versions() -> dict:
+    import matplotlib
+    import numpy
+    import scipy
+    out = {"python": platform.python_version(), "numpy": numpy.__version__, "scipy": scipy.__version__,
+           "matplotlib": matplotlib.__version__, "machine": platform.machine(), "system": platform.system()}
+    if backend.name() == "cupy":
+        xp = backend.xp()
+        out["cupy"] = xp.__version__
+        out["gpu"] = xp.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    return out
+
+
+def make_evaluator(cfg: HelmholtzConfig, name: str, splits: dict, verbose: bool):
+    """An evaluation hook: the mean L_k over each split's images (host floats).
+
+    The noise comes from the stream (seed, 'eval', name, epoch, split), so an
+    evaluation is the same whether the run was resumed or not.
+    """
+    def evaluate(trainer, epoch):
+        enc, dec = trainer.players["enc"].params, trainer.players["dec"].params
+        result = {}
+        for split, x in splits.items():
+            gen = backend.rng(cfg.seed, "eval", name, epoch, split)
+            result[f"L{cfg.k}_{split}"] = backend.to_float(bounds.iw_bound(trainer.model, enc, dec, x, cfg.k, gen).mean())
+        if verbose:
+            print(f"\n[nprob] {name} epoch {epoch}: " + ", ".join(f"{k} = {v:.2f}" for k, v in result.items()),
+                  file=sys.stderr)
+        return result
+    return evaluate
+
+
+def sleep_lr_sweep(cfg: HelmholtzConfig, out: Path, x_train, x_test, verbose: bool) -> dict:
+    """Short Wake-Sleep runs, one per sleep learning rate, scored by L_k on the test set."""
+    runs = []
+    for lr in cfg.sweep_sleep_lrs:
+        c = replace(cfg, sleep_lr=lr, epochs=cfg.sweep_epochs, eval_every=cfg.sweep_epochs)
+        history = fit(make_trainer(c, "wake_sleep"), x_train, epochs=c.epochs, batch_size=c.batch_size,
+                      seed=c.seed, checkpoint_path=out / "checkpoints" / "sweep" / f"sleep_lr_{lr:g}.npz",
+                      config=c.for_algorithm("wake_sleep"), eval_every=c.eval_every, verbose=verbose,
+                      evaluate=make_evaluator(c, f"sweep sleep_lr={lr:g}", {"test": x_test}, verbose))
+        runs.append({"sleep_lr": lr, "wake_lr": c.wake_lr, "sleep_samples": c.sleep_samples,
+                     "L_test": history["evals"][-1][f"L{c.k}_test"], "history": history})
+    return {"epochs": cfg.sweep_epochs, "runs": runs}
+
+
+def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
+    """Train (or resume) both algorithms and the sweep; returns the metrics written to ``out/metrics.json``."""
+    backend.use(cfg.backend)
+    mnist = load_mnist(verbose=verbose)
+    x_train = backend.asarray(mnist.x_train[:cfg.n_train])
+    x_test = backend.asarray(mnist.x_test[:cfg.n_test])
+    metrics_path = out / "metrics.json"
+    metrics = {"config": asdict(cfg), "versions": versions()}
+
+    def save_metrics(name, history):
+        metrics[name] = history
+        checkpoint.write_json(metrics_path, metrics)
+
+    splits = {"test": x_test, "train": x_train[:cfg.n_eval_train]}
+    for name in ALGORITHMS:
+        history = fit(make_trainer(cfg, name), x_train, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                      seed=cfg.seed, checkpoint_path=out / "checkpoints" / f"{name}.npz",
+                      config=cfg.for_algorithm(name), evaluate=make_evaluator(cfg, name, splits, verbose),
+                      eval_every=cfg.eval_every, on_epoch_end=save_metrics, verbose=verbose)
+        save_metrics(name, history)
+    save_metrics("sleep_lr_sweep", sleep_lr_sweep(cfg, out, x_train, x_test, verbose))
+    return metrics

@@ -1,0 +1,81 @@
+"""Figures, each drawn from host arrays or a metrics dict, so any figure can be redrawn without training."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+LABELS = {"aevb": "AEVB", "wake_sleep": "Wake-Sleep"}
+COLOURS = {"aevb": "tab:blue", "wake_sleep": "tab:orange"}
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def bound_curves(metrics: dict, k: int, path: Path) -> Path:
+    """L_k on test (solid) and train (dashed) against epoch, one colour per algorithm."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for name in LABELS:
+        evals = metrics.get(name, {}).get("evals", [])
+        if not evals:
+            continue
+        epochs = [e["epoch"] for e in evals]
+        for split, style in (("test", "-o"), ("train", "--s")):
+            key = f"L{k}_{split}"
+            if key in evals[0]:
+                ax.plot(epochs, [e[key] for e in evals], style, color=COLOURS[name], ms=4,
+                        label=f"{LABELS[name]}, {split}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"$\\mathcal{{L}}_{{{k}}}$ (nats per image)")
+    ax.set_title(f"Importance-weighted bound $\\mathcal{{L}}_{{{k}}}$ during training")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def loss_curves(history: dict, keys: dict[str, str], title: str, path: Path) -> Path:
+    """One panel per logged training loss (keys maps history key -> axis label) against epoch."""
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.6), squeeze=False)
+    epochs = [e["epoch"] for e in history["epochs"]]
+    for ax, (key, label) in zip(axes[0], keys.items()):
+        ax.plot(epochs, [e[key] for e in history["epochs"]], "-", color="tab:gray")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def digit_grid(images: np.ndarray, title: str, path: Path, side: int = 28) -> Path:
+    """images: (R * C, side * side) in [0, 1], R = C = sqrt(count), tiled into one picture."""
+    n = int(round(np.sqrt(images.shape[0])))
+    if n * n != images.shape[0]:
+        raise ValueError(f"need a square number of images, got {images.shape[0]}")
+    tiles = images.reshape(n, n, side, side).transpose(0, 2, 1, 3).reshape(n * side, n * side)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.imshow(tiles, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def latent_scatter(latents: dict[str, np.ndarray], labels: np.ndarray, path: Path) -> Path:
+    """One panel per algorithm: latent means (N, 2) coloured by digit label."""
+    fig, axes = plt.subplots(1, len(latents), figsize=(5.6 * len(latents), 5), squeeze=False)
+    for ax, (name, z) in zip(axes[0], latents.items()):
+        points = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=3, vmin=-0.5, vmax=9.5)
+        ax.set_title(f"{LABELS.get(name, name)}: $\\mu_\\phi(x)$ of {len(z)} test digits")
+        ax.set_xlabel("$z_1$")
+        ax.set_ylabel("$z_2$")
+        ax.set_aspect("equal", adjustable="datalim")
+    fig.colorbar(points, ax=axes[0].tolist(), ticks=range(10), label="digit")
+    return _save(fig, path)

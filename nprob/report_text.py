@@ -1,0 +1,124 @@
+"""The words of ``report.md``: every sentence that compares is computed from measured numbers."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from .plots import LABELS
+
+PLATEAU_NATS = 1.0   # an algorithm has "converged" once within this many nats of its final L_k
+
+
+def _final(history: dict, key: str):
+    evals = history.get("evals", [])
+    return evals[-1][key] if evals and key in evals[-1] else None
+
+
+def _plateau_epoch(history: dict, key: str):
+    """First evaluation epoch at which L_k is within PLATEAU_NATS of its final value."""
+    final = _final(history, key)
+    return next((e["epoch"] for e in history["evals"] if e[key] >= final - PLATEAU_NATS), None)
+
+
+def _mean_seconds(history: dict) -> float:
+    rows = history.get("epochs", [])
+    return sum(r["seconds"] for r in rows) / max(len(rows), 1)
+
+
+def convergence_text(metrics: dict, k: int) -> str:
+    key = f"L{k}_test"
+    runs = {n: metrics[n] for n in LABELS if metrics.get(n, {}).get("evals")}
+    if len(runs) < 2:
+        return "Only one algorithm has been evaluated so far; there is nothing to compare yet."
+    a, w = runs["aevb"], runs["wake_sleep"]
+    common = sorted({e["epoch"] for e in a["evals"]} & {e["epoch"] for e in w["evals"]})
+    by_epoch = {n: {e["epoch"]: e[key] for e in r["evals"]} for n, r in runs.items()}
+    ahead = [ep for ep in common if by_epoch["aevb"][ep] > by_epoch["wake_sleep"][ep]]
+    pa, pw = _plateau_epoch(a, key), _plateau_epoch(w, key)
+    fa, fw = _final(a, key), _final(w, key)
+    better = "AEVB" if fa > fw else "Wake-Sleep"
+    first = common[0] if common else None
+    lines = [
+        f"At the end, L_{k} on the test set is {fa:.2f} nats for AEVB and {fw:.2f} nats for Wake-Sleep: "
+        f"{better} is better by {abs(fa - fw):.2f} nats.",
+        f"AEVB has the higher test bound at {len(ahead)} of the {len(common)} evaluation epochs they share"
+        + (f" (at epoch {first}: AEVB {by_epoch['aevb'][first]:.2f}, Wake-Sleep {by_epoch['wake_sleep'][first]:.2f})."
+           if first else "."),
+        f"Measured as the first evaluation within {PLATEAU_NATS:g} nat of its own final value, AEVB settles "
+        f"by epoch {pa} and Wake-Sleep by epoch {pw}.",
+    ]
+    if pa != pw:
+        faster = "AEVB" if pa < pw else "Wake-Sleep"
+        lines.append(f"By that measure **{faster} converged faster**; note that a method can settle early "
+                     "at a worse value, so both numbers matter.")
+    else:
+        lines.append("By that measure both settle at the same evaluation epoch; the final values decide.")
+    return " ".join(lines)
+
+
+def comparison_text(summary: dict) -> list[str]:
+    if not {"aevb", "wake_sleep"} <= set(summary):
+        return ["(Both algorithms must have a checkpoint for the comparisons.)"]
+    a, w = summary["aevb"], summary["wake_sleep"]
+
+    def who(key, higher_is_better):
+        return "AEVB" if (a[key] > w[key]) == higher_is_better else "Wake-Sleep"
+
+    return [
+        "**Reconstructions.** Mean -log p(x | z = mu(x)) over the 100 digits: AEVB "
+        f"{a['recon_nats']:.1f} nats, Wake-Sleep {w['recon_nats']:.1f} nats (pixel MSE {a['recon_mse']:.4f} "
+        f"vs {w['recon_mse']:.4f}); {who('recon_nats', False)} reconstructs more faithfully. Mean pixel "
+        f"entropy of the reconstructions, a measure of blur, is {a['reconstruction_pixel_entropy']:.3f} "
+        f"(AEVB) and {w['reconstruction_pixel_entropy']:.3f} (Wake-Sleep) nats.",
+        "**Latent scatter.** A 5-nearest-neighbour vote in the 2-D latent space recovers the label of "
+        f"{100 * a['latent_5nn_accuracy']:.1f}% of the 5,000 test digits for AEVB and "
+        f"{100 * w['latent_5nn_accuracy']:.1f}% for Wake-Sleep, so {who('latent_5nn_accuracy', True)} "
+        "separates the classes better. The spread of the latent means per axis is "
+        f"{a['latent_std_of_means'][0]:.2f} x {a['latent_std_of_means'][1]:.2f} (AEVB) and "
+        f"{w['latent_std_of_means'][0]:.2f} x {w['latent_std_of_means'][1]:.2f} (Wake-Sleep), against 1 x 1 for "
+        f"the prior; the average posterior standard deviation is {a['mean_posterior_std']:.3f} and "
+        f"{w['mean_posterior_std']:.3f}.",
+        "**Latent manifold.** Decoding a 20 x 20 grid of prior quantiles, a nearest-neighbour classifier "
+        f"in pixel space finds digits {a['manifold_classes']} for AEVB ({len(a['manifold_classes'])} classes) "
+        f"and {w['manifold_classes']} for Wake-Sleep ({len(w['manifold_classes'])} classes); the mean pixel "
+        f"entropy of the decoded grid is {a['manifold_pixel_entropy']:.3f} and "
+        f"{w['manifold_pixel_entropy']:.3f} nats (lower is crisper).",
+    ]
+
+
+def write_report(out: Path, metrics: dict, cfg, summary: dict, figures: list) -> Path:
+    k = cfg.k
+    lines = ["# Section 1.6: AEVB and Wake-Sleep on MNIST", "",
+             "Generated by `nprob` from `metrics.json` and the checkpoints in this folder; redraw with "
+             f"`python run_all.py --plots-only --out {out}`.", "", "## Final numbers", "",
+             f"| algorithm | epochs | L_{k} test | L_{k} train | seconds per epoch | last training loss |",
+             "|---|---|---|---|---|---|"]
+    for name, label in LABELS.items():
+        h = metrics.get(name)
+        if not h or not h.get("epochs"):
+            continue
+        last = h["epochs"][-1]
+        loss = ", ".join(f"{key} {last[key]:.2f}" for key in last if key not in ("epoch", "seconds"))
+        test, train = _final(h, f"L{k}_test"), _final(h, f"L{k}_train")
+        fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
+        lines.append(f"| {label} | {last['epoch']} | {fmt(test)} | {fmt(train)} | {_mean_seconds(h):.2f} | {loss} |")
+    lines += ["", "## Which algorithm converged faster?", "", convergence_text(metrics, k), "",
+              "## Reconstructions, latent scatter and manifold", ""]
+    lines += [p + "\n" for p in comparison_text(summary)]
+    sweep = metrics.get("sleep_lr_sweep")
+    if sweep:
+        lines += ["## Choosing the Wake-Sleep learning rates", "",
+                  f"Short runs ({sweep['epochs']} epochs, otherwise the settings below) for each sleep-phase "
+                  f"learning rate, L_{k} on the test set at the end:", "",
+                  "| sleep lr | wake lr | sleep samples | L test |", "|---|---|---|---|"]
+        lines += [f"| {r['sleep_lr']:g} | {r['wake_lr']:g} | {r['sleep_samples']} | {r['L_test']:.2f} |"
+                  for r in sweep["runs"]]
+        lines.append("")
+    lines += ["## Hyperparameters", "", "| setting | value |", "|---|---|"]
+    lines += [f"| {key} | {value} |" for key, value in asdict(cfg).items()]
+    versions = metrics.get("versions", {})
+    lines += ["", "Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()), "", "## Figures", ""]
+    lines += [f"![{f.stem}]({f.as_posix()})" for f in figures]
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

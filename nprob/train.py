@@ -1,0 +1,115 @@
+"""The training loop: epochs of minibatch steps, progress, evaluation hooks and checkpoints.
+
+It knows nothing about a particular model: it calls ``trainer.step(x, gen)``
+and ``evaluate(trainer, epoch)``. Three promises:
+
+* **Resumable.** After every epoch the trainer's state, the epoch counter and
+  the history are written atomically to one checkpoint. The noise of epoch e
+  comes from the stream ``(seed, trainer.name, e)`` and its batch order from
+  ``(seed, trainer.name, 'shuffle', e)``, so a run resumed from epoch e draws
+  what an uninterrupted run would have drawn: the numbers are identical.
+* **Honest failure.** A NaN or infinity in any logged quantity stops the run
+  with the epoch, step and quantity; the last good checkpoint stays as it was.
+* **Cheap logs.** Per-step scalars stay on the device in one array and come to
+  the host every ``log_every`` steps, not every step.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import backend, checkpoint
+from .progress import progress_bar
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or evaluation became NaN or infinite."""
+
+
+def _check_finite(values: dict, where: str, ckpt: Path) -> None:
+    for key, value in values.items():
+        if not math.isfinite(value):
+            kept = f"the last good checkpoint is kept at {ckpt}" if ckpt.exists() else "no checkpoint was written"
+            raise TrainingDiverged(f"{where}: {key} became {value}; {kept}")
+
+
+def _config_mismatch(saved: dict, current: dict) -> list[str]:
+    keys = sorted(set(saved) | set(current))
+    return [f"{k}: checkpoint {saved.get(k)!r}, now {current.get(k)!r}" for k in keys if saved.get(k) != current.get(k)]
+
+
+def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint_path, config: dict,
+        evaluate=None, eval_every: int = 10, on_epoch_end=None, verbose: bool = True,
+        log_every: int = 50) -> dict:
+    """Train ``trainer`` on ``x_train`` (N, D) for ``epochs`` epochs, resuming if a checkpoint exists.
+
+    ``config`` describes everything that determines the numbers; a checkpoint
+    made with another config is refused (the number of epochs and the evaluation
+    interval may change between runs). Returns the history:
+    ``{'epochs': [{'epoch', 'seconds', <step scalars averaged>}], 'evals': [{'epoch', ...}]}``.
+    """
+    ckpt = Path(checkpoint_path)
+    n = x_train.shape[0]
+    if batch_size < 1 or n < batch_size:
+        raise ValueError(f"batch size must be in 1..{n} (the training set size), got {batch_size}")
+    history, start = {"epochs": [], "evals": []}, 0
+    if ckpt.exists():
+        arrays, meta = checkpoint.load(ckpt)
+        diff = _config_mismatch(meta["config"], config)
+        if diff:
+            raise checkpoint.CheckpointError(
+                f"{ckpt} was made with another configuration ({'; '.join(diff)}); "
+                "use another --out folder, or delete the checkpoint to start again")
+        trainer.load_state_arrays(arrays)
+        history, start = meta["history"], meta["epoch"]
+        if verbose and start < epochs:
+            print(f"[nprob] {trainer.name}: resuming after epoch {start} from {ckpt}", file=sys.stderr)
+
+    xp = backend.get_array_module(x_train)
+    steps = n // batch_size   # a last partial batch is dropped; each epoch sees a fresh order
+    bar = progress_bar(total=max(epochs - start, 0) * steps, desc=trainer.name, unit="step", disable=not verbose)
+    epoch, saved = start, start
+    try:
+        for epoch in range(start + 1, epochs + 1):
+            t0 = time.perf_counter()
+            gen = backend.rng(seed, trainer.name, epoch)
+            order = xp.asarray(backend.host_rng(seed, trainer.name, "shuffle", epoch).permutation(n))
+            records, names, logged = None, None, 0
+            for step in range(steps):
+                scalars = trainer.step(x_train[order[step * batch_size:(step + 1) * batch_size]], gen)
+                if records is None:
+                    names = list(scalars)
+                    records = xp.empty((steps, len(names)), dtype=np.float64)
+                records[step] = xp.stack([xp.asarray(v, dtype=np.float64) for v in scalars.values()])
+                if step + 1 - logged >= log_every or step + 1 == steps:
+                    block = backend.to_host(records[logged:step + 1])
+                    for i, row in enumerate(block):
+                        _check_finite(dict(zip(names, row)), f"{trainer.name} epoch {epoch} step {logged + i + 1}", ckpt)
+                    bar.update(step + 1 - logged)
+                    bar.set_postfix_str(f"epoch {epoch}/{epochs} " +
+                                        " ".join(f"{k} {v:.2f}" for k, v in zip(names, block.mean(axis=0))))
+                    logged = step + 1
+            means = backend.to_host(records.mean(axis=0))
+            row = {"epoch": epoch, "seconds": time.perf_counter() - t0, **dict(zip(names, map(float, means)))}
+            history["epochs"].append(row)
+            if evaluate is not None and (epoch % eval_every == 0 or epoch == epochs):
+                t1 = time.perf_counter()
+                result = evaluate(trainer, epoch)
+                _check_finite(result, f"{trainer.name} evaluation after epoch {epoch}", ckpt)
+                history["evals"].append({"epoch": epoch, **result, "seconds": time.perf_counter() - t1})
+            checkpoint.save(ckpt, trainer.state_arrays(), {"epoch": epoch, "config": config, "history": history})
+            saved = epoch
+            if on_epoch_end is not None:
+                on_epoch_end(trainer.name, history)
+    except KeyboardInterrupt:
+        bar.close()
+        where = f"the checkpoint after epoch {saved} is at {ckpt}" if saved else "no epoch had finished"
+        print(f"\n[nprob] {trainer.name}: interrupted; {where}. Run the same command again to resume.",
+              file=sys.stderr)
+        raise
+    bar.close()
+    return history

@@ -1,0 +1,113 @@
+"""Trainers: one optimisation step of an algorithm, and the state a checkpoint must keep.
+
+A trainer owns its players (each a ParamDict with its own optimiser state and
+learning rate), draws the step's noise from the generator it is given, calls
+the model's ``loss_and_grads`` and applies the optimisers. It knows nothing of
+epochs, files or plots; :mod:`nprob.train` drives it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import backend, optim
+from .models import aevb, wake_sleep
+from .models.helmholtz import HelmholtzMachine
+from .params import ParamDict
+
+
+@dataclass
+class Player:
+    """A network's parameters with its own optimiser, state and learning rate."""
+
+    params: ParamDict
+    lr: float
+    optimizer: str = "adam"
+    state: dict = field(default=None)
+
+    def __post_init__(self):
+        if self.optimizer not in optim.OPTIMISERS:
+            raise ValueError(f"unknown optimiser {self.optimizer!r}; choose one of {', '.join(optim.OPTIMISERS)}")
+        if not self.lr > 0:
+            raise ValueError(f"learning rate must be positive, got {self.lr}")
+        if self.state is None:
+            self.state = optim.OPTIMISERS[self.optimizer][0](self.params)
+
+    def step(self, grads: ParamDict) -> None:
+        optim.OPTIMISERS[self.optimizer][1](self.params, grads, self.state, lr=self.lr)
+
+
+class Trainer:
+    """Base class: ``players`` by name, ``step(x, gen) -> scalars``, and state in/out."""
+
+    name = "trainer"
+    players: dict[str, Player]
+
+    def step(self, x, gen) -> dict:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Every number the next step depends on, as host arrays (for checkpoints)."""
+        out = {}
+        for pname, p in self.players.items():
+            out[f"{pname}.params"] = backend.to_host(p.params.flat)
+            for key, value in p.state.items():
+                if key.startswith("_"):
+                    continue
+                out[f"{pname}.opt.{key}"] = backend.to_host(value) if key != "t" else np.array(value)
+        return out
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        for pname, p in self.players.items():
+            p.params.load(arrays[f"{pname}.params"])
+            for key in p.state:
+                if key.startswith("_"):
+                    continue
+                value = arrays[f"{pname}.opt.{key}"]
+                if key == "t":
+                    p.state[key] = int(value)
+                else:
+                    p.state[key][...] = backend.get_array_module(p.state[key]).asarray(value)
+
+
+class AEVBTrainer(Trainer):
+    """AEVB: one Adam step on both networks per batch, with ``n_samples`` reparameterised draws."""
+
+    name = "aevb"
+
+    def __init__(self, model: HelmholtzMachine, enc, dec, lr=1e-3, n_samples=1, optimizer="adam"):
+        self.model, self.n_samples = model, int(n_samples)
+        self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(dec, lr, optimizer)}
+
+    def step(self, x, gen):
+        eps = backend.standard_normal(gen, (self.n_samples, x.shape[0], self.model.z_dim))
+        scalars, (g_enc, g_dec) = aevb.loss_and_grads(
+            self.model, self.players["enc"].params, self.players["dec"].params, x, eps)
+        self.players["enc"].step(g_enc)
+        self.players["dec"].step(g_dec)
+        return scalars
+
+
+class WakeSleepTrainer(Trainer):
+    """Wake-Sleep: a wake step on the generator, then a sleep step on the recognition net."""
+
+    name = "wake_sleep"
+
+    def __init__(self, model: HelmholtzMachine, enc, dec, wake_lr=1e-3, sleep_lr=1e-3,
+                 wake_samples=1, sleep_samples=100, optimizer="adam"):
+        self.model = model
+        self.wake_samples, self.sleep_samples = int(wake_samples), int(sleep_samples)
+        self.players = {"enc": Player(enc, sleep_lr, optimizer), "dec": Player(dec, wake_lr, optimizer)}
+
+    def step(self, x, gen):
+        enc, dec = self.players["enc"].params, self.players["dec"].params
+        eps = backend.standard_normal(gen, (self.wake_samples, x.shape[0], self.model.z_dim))
+        wake, g_dec = wake_sleep.wake_loss_and_grads(self.model, enc, dec, x, eps)
+        self.players["dec"].step(g_dec)
+        z = backend.standard_normal(gen, (self.sleep_samples, self.model.z_dim))
+        u = backend.uniform(gen, (self.sleep_samples, self.model.x_dim))
+        x_dream = wake_sleep.dream(self.model, dec, z, u)
+        sleep, g_enc = wake_sleep.sleep_loss_and_grads(self.model, enc, z, x_dream)
+        self.players["enc"].step(g_enc)
+        return {**wake, **sleep}

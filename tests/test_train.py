@@ -1,0 +1,114 @@
+"""The training loop's promises: resume equals no interruption, NaN stops cleanly, Ctrl-C keeps the checkpoint."""
+import numpy as np
+import pytest
+
+from nprob import checkpoint
+from nprob.models.helmholtz import HelmholtzMachine
+from nprob.train import TrainingDiverged, fit
+from nprob.trainers import AEVBTrainer, WakeSleepTrainer
+
+MODEL = HelmholtzMachine(x_dim=16, z_dim=2, hidden=(8,))
+X = np.random.default_rng(7).random((60, 16)).astype(np.float32)
+
+
+def make(kind="aevb"):
+    enc, dec = MODEL.init(np.random.default_rng(0), "he")
+    if kind == "aevb":
+        return AEVBTrainer(MODEL, enc, dec, lr=1e-2)
+    return WakeSleepTrainer(MODEL, enc, dec, wake_lr=1e-2, sleep_lr=1e-3, sleep_samples=7)
+
+
+def interrupt_during(trainer, step_number):
+    """Make the trainer's ``step_number``-th step raise KeyboardInterrupt, as Ctrl-C would."""
+    calls = {"n": 0}
+    real_step = trainer.step
+
+    def step(x, gen):
+        calls["n"] += 1
+        if calls["n"] == step_number:
+            raise KeyboardInterrupt
+        return real_step(x, gen)
+    trainer.step = step
+
+
+def run(trainer, path, epochs, **kw):
+    evaluate = lambda tr, epoch: {"param_sum": float(tr.players["dec"].params.flat.sum())}  # noqa: E731
+    return fit(trainer, X, epochs=epochs, batch_size=10, seed=3, checkpoint_path=path, config={"c": 1},
+               evaluate=evaluate, eval_every=2, verbose=False, **kw)
+
+
+@pytest.mark.parametrize("kind", ["aevb", "wake_sleep"])
+def test_resumed_run_equals_uninterrupted_run(kind, tmp_path):
+    straight = make(kind)
+    h1 = run(straight, tmp_path / "a.npz", epochs=5)
+    first = make(kind)
+    interrupt_during(first, step_number=3 * 6 + 2)    # Ctrl-C in epoch 4 (6 steps an epoch) ...
+    with pytest.raises(KeyboardInterrupt):
+        run(first, tmp_path / "b.npz", epochs=5)
+    resumed = make(kind)                              # ... a new process starts from scratch
+    h2 = run(resumed, tmp_path / "b.npz", epochs=5)    # and resumes from the checkpoint of epoch 3
+    for name in straight.players:
+        np.testing.assert_array_equal(straight.players[name].params.flat, resumed.players[name].params.flat)
+        np.testing.assert_array_equal(straight.players[name].state["v"], resumed.players[name].state["v"])
+    strip = lambda h: [{k: v for k, v in row.items() if k != "seconds"} for row in h]  # noqa: E731
+    assert strip(h1["epochs"]) == strip(h2["epochs"]) and strip(h1["evals"]) == strip(h2["evals"])
+    assert [e["epoch"] for e in h2["evals"]] == [2, 4, 5]
+
+
+def test_a_finished_run_is_not_trained_again(tmp_path):
+    tr = make()
+    run(tr, tmp_path / "c.npz", epochs=2)
+    again = make()
+    h = run(again, tmp_path / "c.npz", epochs=2)
+    np.testing.assert_array_equal(tr.players["enc"].params.flat, again.players["enc"].params.flat)
+    assert len(h["epochs"]) == 2
+
+
+def test_checkpoint_of_another_configuration_is_refused(tmp_path):
+    run(make(), tmp_path / "d.npz", epochs=1)
+    with pytest.raises(checkpoint.CheckpointError, match="another configuration.*c: checkpoint 1, now 2"):
+        fit(make(), X, epochs=2, batch_size=10, seed=3, checkpoint_path=tmp_path / "d.npz",
+            config={"c": 2}, verbose=False)
+
+
+def test_damaged_checkpoint_is_reported(tmp_path):
+    (tmp_path / "e.npz").write_bytes(b"garbage")
+    with pytest.raises(checkpoint.CheckpointError, match="unreadable"):
+        run(make(), tmp_path / "e.npz", epochs=1)
+
+
+def test_nan_stops_the_run_with_epoch_step_and_quantity(tmp_path):
+    tr = make()
+    run(tr, tmp_path / "f.npz", epochs=1)
+    saved = checkpoint.load(tmp_path / "f.npz")[0]["dec.params"].copy()
+    calls = {"n": 0}
+    real_step = tr.step
+
+    def poisoned(x, gen):
+        calls["n"] += 1
+        scalars = real_step(x, gen)
+        if calls["n"] == 4:
+            scalars["kl"] = scalars["kl"] * np.nan
+        return scalars
+    tr.step = poisoned
+    with pytest.raises(TrainingDiverged, match=r"aevb epoch 2 step 4: kl became nan.*last good checkpoint"):
+        run(tr, tmp_path / "f.npz", epochs=3)
+    arrays, meta = checkpoint.load(tmp_path / "f.npz")
+    assert meta["epoch"] == 1
+    np.testing.assert_array_equal(arrays["dec.params"], saved)
+
+
+def test_interrupt_keeps_the_last_checkpoint(tmp_path, capsys):
+    tr = make()
+    run(tr, tmp_path / "g.npz", epochs=2)
+    interrupt_during(tr, step_number=3)
+    with pytest.raises(KeyboardInterrupt):
+        run(tr, tmp_path / "g.npz", epochs=4)
+    assert checkpoint.load(tmp_path / "g.npz")[1]["epoch"] == 2
+    assert "checkpoint after epoch 2" in capsys.readouterr().err
+
+
+def test_bad_batch_size_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="batch size"):
+        fit(make(), X, epochs=1, batch_size=100, seed=0, checkpoint_path=tmp_path / "h.npz", config={},
+            verbose=False)
