@@ -78,7 +78,7 @@ def kl_to_standard_normal(mu, logvar):
 
 
 def kl_to_standard_normal_grads(mu, logvar):
-    """dKL/dmu = mu and dKL/dlogvar = (exp(logvar) - 1) / 2, eq. (3.7) and (3.8)."""
+    """dKL/dmu = mu and dKL/dlogvar = (exp(logvar) - 1) / 2: the KL parts of eqs. (3.7) and (3.9)."""
     xp = backend.get_array_module(mu)
     return mu, (xp.exp(logvar) - 1) * logvar.dtype.type(0.5)
 

@@ -35,3 +35,12 @@ def logsumexp(a, axis=-1):
     s = xp.sum(xp.exp(a - m), axis=axis, keepdims=True)
     with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for all -inf rows
         return xp.squeeze(m + xp.log(s), axis=axis)
+
+
+def log_mean_exp(a, axis=0):
+    """log(mean(exp(a), axis)) = logsumexp(a, axis) - log(n): the log of an average of weights.
+
+    With ``a`` the log importance weights of k samples (k, N), this is one draw of the
+    estimator inside L_k, derivations/05-iw-bound.md eq. (5.1).
+    """
+    return logsumexp(a, axis=axis) - a.dtype.type(np.log(a.shape[axis]))
