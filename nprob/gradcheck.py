@@ -46,12 +46,17 @@ def numerical_gradient(f, x, h: float = 1e-5):
     return grad
 
 
-def relative_error(a, b) -> float:
-    """max |a - b| / max(|a| + |b|, tiny): scale-free, 0 for equal arrays."""
+def relative_error(a, b, floor: float = 1e-8) -> float:
+    """max |a - b| / max(max |a| + max |b|, floor).
+
+    Scale-free for ordinary gradients; the ``floor`` keeps a gradient that is
+    exactly zero in theory (and ~1e-11 by finite differences) from counting as a
+    100% error, the same convention as CS231n's check.
+    """
     a = backend.to_host(a).astype(np.float64)
     b = backend.to_host(b).astype(np.float64)
     num = np.max(np.abs(a - b)) if a.size else 0.0
-    den = max(np.max(np.abs(a)) + np.max(np.abs(b)) if a.size else 0.0, 1e-300)
+    den = max(np.max(np.abs(a)) + np.max(np.abs(b)) if a.size else 0.0, floor)
     return float(num / den)
 
 
@@ -59,10 +64,15 @@ def check_params(f, params, grads, h: float = 1e-5) -> dict[str, float]:
     """Compare the analytic ``grads`` of ``f(params)`` with central differences, tensor by tensor.
 
     params, grads: float64 ParamDicts (views into one buffer); ``f()`` must read
-    ``params`` (it is perturbed in place). Returns {name: relative error}.
+    ``params`` (it is perturbed in place). Returns {name: relative error}, each
+    tensor's error measured against the larger of its own scale and the scale of
+    the whole gradient, so that a tensor whose gradient is exactly zero in theory
+    (a critic's output bias) is judged by the same yardstick as the others.
     """
     _require_float64(params.flat, "params")
-    return {k: relative_error(numerical_gradient(lambda _: f(), params[k], h), grads[k]) for k in params}
+    scale = float(np.max(np.abs(backend.to_host(grads.flat)))) if grads.flat.size else 0.0
+    return {k: relative_error(numerical_gradient(lambda _: f(), params[k], h), grads[k], floor=max(scale, 1e-8))
+            for k in params}
 
 
 def check_direction(f, params, grads, rng: np.random.Generator, h: float = 1e-5) -> float:

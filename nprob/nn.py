@@ -180,19 +180,25 @@ class MLP:
             caches.append((lin_cache, act, act_cache))
         return h, caches
 
-    def backward(self, dy, caches, grads: ParamDict, need_dx: bool = True):
+    def backward(self, dy, caches, grads: ParamDict | None, need_dx: bool = True):
         """dy: (N, sizes[-1]); adds dW, db into ``grads`` and returns dx (N, sizes[0]).
 
         Gradients are *added* so that a network applied several times in one loss
         (a discriminator on real and on fake data) collects all its terms; zero
-        ``grads`` before the first backward of a step. With ``need_dx=False`` the
-        product for the input gradient is skipped and None is returned.
+        ``grads`` before the first backward of a step. With ``grads=None`` only the
+        input gradient is computed (a generator's loss seen through a fixed
+        discriminator). With ``need_dx=False`` the product for the input gradient
+        is skipped and None is returned.
         """
         dh = dy
         for i in range(self.n_layers, 0, -1):
             lin_cache, act, act_cache = caches[i - 1]
             da = ACTIVATIONS[act][1](dh, act_cache)
-            dh, dW, db = linear_backward(da, lin_cache, need_dx=i > 1 or need_dx)
+            want_dx = i > 1 or need_dx
+            if grads is None:
+                dh = da @ lin_cache[1].T if want_dx else None
+                continue
+            dh, dW, db = linear_backward(da, lin_cache, need_dx=want_dx)
             grads[f"{self.prefix}.W{i}"] += dW
             grads[f"{self.prefix}.b{i}"] += db
         return dh

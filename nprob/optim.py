@@ -78,4 +78,26 @@ def adam_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 1e-3
         v[v < FLUSH_BELOW] = 0
 
 
-OPTIMISERS = {"adam": (adam_state, adam_step), "sgd": (sgd_state, sgd_step)}
+
+
+def rmsprop_state(params: ParamDict) -> dict:
+    """State for :func:`rmsprop_step`: the running mean of squared gradients."""
+    return {"v": params.zeros_like().flat, "t": 0}
+
+
+def rmsprop_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 5e-5,
+                 decay: float = 0.99, eps: float = 1e-8):
+    """RMSprop: v <- decay v + (1 - decay) g^2; theta <- theta - lr g / (sqrt(v) + eps).
+
+    The optimiser of the original WGAN, which found momentum unstable with weight clipping.
+    """
+    xp = backend.get_array_module(params.flat)
+    g, v = grads.flat, state["v"]
+    f = g.dtype.type
+    v *= f(decay)
+    v += f(1 - decay) * (g * g)
+    params.flat -= f(lr) * g / (xp.sqrt(v) + f(eps))
+    state["t"] += 1
+
+
+OPTIMISERS = {"adam": (adam_state, adam_step), "sgd": (sgd_state, sgd_step), "rmsprop": (rmsprop_state, rmsprop_step)}

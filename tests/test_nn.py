@@ -94,3 +94,13 @@ def test_bad_options_are_refused():
         nn.MLP("m", (2, 2), hidden="gelu")
     with pytest.raises(ValueError, match="layer sizes"):
         nn.MLP("m", (2,))
+
+
+def test_input_gradient_alone_equals_the_full_backward(rng):
+    net = nn.MLP("d", (3, 6, 1), hidden="leaky_relu")
+    p = params.allocate(net.shapes(), dtype=np.float64)
+    net.init(p, rng)
+    x, dy = rng.standard_normal((4, 3)), rng.standard_normal((4, 1))
+    caches = net.forward(p, x)[1]
+    full = net.backward(dy, caches, p.zeros_like())
+    np.testing.assert_allclose(net.backward(dy, caches, None), full)

@@ -22,3 +22,11 @@ def test_logsumexp_matches_naive_and_survives_large_values(rng):
     big = a + 1e4
     np.testing.assert_allclose(logsumexp(big, axis=1), np.log(np.exp(a).sum(axis=1)) + 1e4, rtol=1e-12)
     assert logsumexp(np.full((2, 3), -np.inf), axis=1).tolist() == [-np.inf, -np.inf]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_keeps_relative_precision_in_the_tails(dtype):
+    x = np.array([-80, -30, -10, -1, 1, 10, 30], dtype=dtype)
+    exact = 1 / (1 + np.exp(-x.astype(np.float64)))
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(sigmoid(x), exact, rtol=tol)

@@ -1,0 +1,90 @@
+"""A GAN: generator G(z) and a discriminator (or Earth-Mover critic) on x, both MLPs.
+
+The discriminator outputs a logit a(x) with D(x) = sigmoid(a(x)); a critic
+outputs f(x) directly. One step of each player is a ``*_loss_and_grads``
+function here; the alternation and the optimisers live in :mod:`nprob.gan_trainers`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import backend, params
+from ..nn import MLP
+from ..stable import sigmoid
+from . import gan_losses as losses
+
+
+@dataclass(frozen=True)
+class GAN:
+    """x_dim-dimensional data from z_dim-dimensional N(0, I) noise."""
+
+    x_dim: int = 2
+    z_dim: int = 2
+    g_hidden: tuple[int, ...] = (128, 128)
+    d_hidden: tuple[int, ...] = (128, 128)
+    g_output: str = "identity"          # 'sigmoid' for images in [0, 1]
+    activation: str = "leaky_relu"
+
+    @property
+    def generator(self) -> MLP:
+        return MLP("gen", (self.z_dim, *self.g_hidden, self.x_dim), hidden=self.activation, output=self.g_output)
+
+    @property
+    def discriminator(self) -> MLP:
+        return MLP("disc", (self.x_dim, *self.d_hidden, 1), hidden=self.activation)
+
+    def init(self, rng: np.random.Generator, scheme: str = "glorot", dtype=backend.DTYPE):
+        g = params.allocate(self.generator.shapes(), dtype)
+        d = params.allocate(self.discriminator.shapes(), dtype)
+        self.generator.init(g, rng, scheme)
+        self.discriminator.init(d, rng, scheme)
+        return g, d
+
+    def generate(self, g, z):
+        """z: (M, z_dim) -> samples (M, x_dim)."""
+        return self.generator.forward(g, z)[0]
+
+    def discriminator_loss_and_grads(self, g, d, x_real, z, critic: bool = False):
+        """One step of the discriminator (or critic, with ``critic=True``) against fixed G.
+
+        x_real: (N, x_dim); z: (M, z_dim). Returns ({'d_loss', 'd_real', 'd_fake'}, grad_d)
+        where d_real, d_fake are mean D (or mean f for a critic) on real and fake samples.
+        """
+        x_fake = self.generate(g, z)
+        a_real, cache_real = self.discriminator.forward(d, x_real)
+        a_fake, cache_fake = self.discriminator.forward(d, x_fake)
+        if critic:
+            loss, da_real, da_fake = losses.critic_loss(a_real, a_fake)
+            out_real, out_fake = a_real.mean(), a_fake.mean()
+        else:
+            loss, da_real, da_fake = losses.discriminator_loss(a_real, a_fake)
+            out_real, out_fake = sigmoid(a_real).mean(), sigmoid(a_fake).mean()
+        grads = d.zeros_like()
+        self.discriminator.backward(da_real, cache_real, grads, need_dx=False)
+        self.discriminator.backward(da_fake, cache_fake, grads, need_dx=False)
+        return {"d_loss": loss, "d_real": out_real, "d_fake": out_fake}, grads
+
+    def generator_loss_and_grads(self, g, d, z, kind: str):
+        """One step of the generator against a fixed discriminator (or critic, ``kind='critic'``).
+
+        The loss's gradient flows back through the discriminator to its input and on
+        into G; the discriminator's own parameters get no gradient. Returns ({'g_loss'}, grad_g).
+        """
+        x_fake, g_cache = self.generator.forward(g, z)
+        a_fake, d_cache = self.discriminator.forward(d, x_fake)
+        if kind == "critic":
+            loss, da = losses.critic_generator_loss(a_fake)
+        else:
+            loss, da = losses.generator_loss(a_fake, kind)
+        dx = self.discriminator.backward(da, d_cache, None)
+        grads = g.zeros_like()
+        self.generator.backward(dx, g_cache, grads, need_dx=False)
+        return {"g_loss": loss}, grads
+
+
+def clip_weights(d, bound: float) -> None:
+    """Keep every critic parameter in [-bound, bound] (WGAN's crude Lipschitz constraint)."""
+    xp = backend.get_array_module(d.flat)
+    xp.clip(d.flat, -bound, bound, out=d.flat)

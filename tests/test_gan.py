@@ -1,0 +1,75 @@
+"""Whole-model float64 gradient checks of every player of every game, and the losses' limits."""
+import numpy as np
+import pytest
+
+from nprob.gradcheck import check_params
+from nprob.models import gan_losses
+from nprob.models.bigan import BiGAN
+from nprob.models.gan import GAN, clip_weights
+
+GAN_MODEL = GAN(x_dim=3, z_dim=2, g_hidden=(5,), d_hidden=(6,), activation="tanh")
+TOL = 1e-7
+
+
+@pytest.fixture
+def gan_setup(rng):
+    g, d = GAN_MODEL.init(rng, dtype=np.float64)
+    return g, d, rng.standard_normal((4, 3)), rng.standard_normal((5, 2))
+
+
+@pytest.mark.parametrize("critic", [False, True])
+def test_discriminator_and_critic_gradients(critic, gan_setup):
+    g, d, x, z = gan_setup
+    _, grads = GAN_MODEL.discriminator_loss_and_grads(g, d, x, z, critic=critic)
+    f = lambda: GAN_MODEL.discriminator_loss_and_grads(g, d, x, z, critic=critic)[0]["d_loss"]  # noqa: E731
+    assert max(check_params(f, d, grads).values()) < TOL
+
+
+@pytest.mark.parametrize("kind", ["minimax", "nonsaturating", "critic"])
+def test_generator_gradients_through_the_discriminator(kind, gan_setup):
+    g, d, _, z = gan_setup
+    _, grads = GAN_MODEL.generator_loss_and_grads(g, d, z, kind)
+    f = lambda: GAN_MODEL.generator_loss_and_grads(g, d, z, kind)[0]["g_loss"]  # noqa: E731
+    assert max(check_params(f, g, grads).values()) < TOL
+
+
+@pytest.mark.parametrize("stochastic", [False, True])
+@pytest.mark.parametrize("kind", ["minimax", "nonsaturating"])
+def test_three_player_gradients(kind, stochastic, rng):
+    model = BiGAN(x_dim=3, z_dim=2, g_hidden=(5,), q_hidden=(4,), d_hidden=(6,), activation="tanh",
+                  stochastic_q=stochastic)
+    g, q, d = model.init(rng, dtype=np.float64)
+    x, z = rng.standard_normal((4, 3)), rng.standard_normal((5, 2))
+    eps = rng.standard_normal((4, 2)) if stochastic else None
+    _, grad_d = model.discriminator_loss_and_grads(g, q, d, x, z, eps)
+    fd = lambda: model.discriminator_loss_and_grads(g, q, d, x, z, eps)[0]["d_loss"]  # noqa: E731
+    assert max(check_params(fd, d, grad_d).values()) < TOL
+    _, (grad_g, grad_q) = model.generator_inference_loss_and_grads(g, q, d, x, z, kind, eps)
+    fgq = lambda: model.generator_inference_loss_and_grads(g, q, d, x, z, kind, eps)[0]["gq_loss"]  # noqa: E731
+    assert max(check_params(fgq, g, grad_g).values()) < TOL
+    assert max(check_params(fgq, q, grad_q).values()) < TOL
+
+
+def test_minimax_gradient_saturates_and_nonsaturating_does_not():
+    """As D(G(z)) = sigmoid(a) -> 0, d/da log(1 - D) = -sigmoid(a) -> 0 while d/da [-log D] -> -1."""
+    a = np.array([[-1.0], [-5.0], [-10.0], [-20.0]])
+    _, g_minimax = gan_losses.generator_loss(a, "minimax")
+    _, g_ns = gan_losses.generator_loss(a, "nonsaturating")
+    per_sample_minimax, per_sample_ns = np.abs(g_minimax[:, 0]) * 4, np.abs(g_ns[:, 0]) * 4
+    np.testing.assert_allclose(per_sample_minimax, 1 / (1 + np.exp(-a[:, 0])), rtol=1e-12)
+    assert per_sample_minimax[-1] < 1e-8 and per_sample_ns[-1] > 1 - 1e-8
+    with pytest.raises(ValueError, match="unknown generator loss"):
+        gan_losses.generator_loss(a, "hinge")
+
+
+def test_losses_are_finite_for_huge_logits():
+    a = np.array([[1e4], [-1e4]])
+    loss, da_r, da_f = gan_losses.discriminator_loss(a, a)
+    assert np.isfinite(loss) and np.all(np.isfinite(da_r)) and np.all(np.isfinite(da_f))
+
+
+def test_weight_clipping(gan_setup):
+    _, d, _, _ = gan_setup
+    d.flat[:] = np.linspace(-1, 1, d.flat.size)
+    clip_weights(d, 0.01)
+    assert np.abs(d.flat).max() == 0.01 and d["disc.W1"].max() <= 0.01
