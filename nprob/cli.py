@@ -13,9 +13,11 @@ from pathlib import Path
 from . import backend
 from .checkpoint import CheckpointError
 from .data import MNISTError
+from .experiments import gan as gan_experiments
 from .experiments.helmholtz import HelmholtzConfig
 from .train import TrainingDiverged
 
+PARTS = ("helmholtz", "gan")
 QUICK = dict(epochs=3, eval_every=1, n_train=5000, n_eval_train=1000, n_test=1000, k=20, sleep_samples=50,
              sweep_epochs=1)
 
@@ -44,6 +46,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smoke configuration: a few epochs on a subset, small k")
     p.add_argument("--plots-only", action="store_true", help="redraw figures and report from --out, no training")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                   help="which sections to run (default: all)")
     g = p.add_argument_group("Helmholtz machine (section 1.6)")
     g.add_argument("--epochs", type=positive_int, default=None, help=f"default {d.epochs}")
     g.add_argument("--eval-every", type=positive_int, default=None, help=f"evaluate L_k every N epochs "
@@ -70,7 +74,23 @@ def parser() -> argparse.ArgumentParser:
                    help=f"epochs of each short run of the sleep learning-rate sweep (default {d.sweep_epochs})")
     g.add_argument("--sweep-sleep-lrs", type=positive_float, nargs="+", default=list(d.sweep_sleep_lrs),
                    help="sleep learning rates compared by the sweep")
+    gd = gan_experiments.GANConfig()
+    s = p.add_argument_group("GANs (section 2)")
+    s.add_argument("--gan-toy-steps", type=positive_int, default=None,
+                   help=f"generator steps per toy game (default {gd.toy_steps})")
+    s.add_argument("--gan-toy-seeds", type=positive_int, default=None,
+                   help=f"seeds per method for mode coverage (default {gd.toy_seeds})")
+    s.add_argument("--gan-mnist-epochs", type=positive_int, default=None,
+                   help=f"epochs of the MNIST GAN and three-player game (default {gd.mnist_epochs})")
     return p
+
+
+def gan_config_from(args) -> gan_experiments.GANConfig:
+    cfg = gan_experiments.GANConfig(backend=args.backend, seed=args.seed)
+    if args.quick:
+        cfg = replace(cfg, **gan_experiments.QUICK)
+    given = {"toy_steps": args.gan_toy_steps, "toy_seeds": args.gan_toy_seeds, "mnist_epochs": args.gan_mnist_epochs}
+    return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
 
 def config_from(args) -> HelmholtzConfig:
@@ -97,13 +117,16 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     out = args.out or Path("results-quick" if args.quick else "results")
     try:
-        cfg = config_from(args)
+        cfg, gan_cfg = config_from(args), gan_config_from(args)
     except ValueError as err:
         p.error(str(err))
     backend.keep_freed_memory()
     try:
         if not args.plots_only:
-            helmholtz.run(cfg, out, verbose=not args.quiet)
+            if "helmholtz" in args.parts:
+                helmholtz.run(cfg, out, verbose=not args.quiet)
+            if "gan" in args.parts:
+                gan_experiments.run(gan_cfg, out, verbose=not args.quiet)
         build(out, verbose=not args.quiet)
     except KeyboardInterrupt:
         return 130

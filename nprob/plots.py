@@ -79,3 +79,37 @@ def latent_scatter(latents: dict[str, np.ndarray], labels: np.ndarray, path: Pat
         ax.set_aspect("equal", adjustable="datalim")
     fig.colorbar(points, ax=axes[0].tolist(), ticks=range(10), label="digit")
     return _save(fig, path)
+
+
+def line_panels(panels: list[dict], title: str, path: Path) -> Path:
+    """Panels of curves. Each panel: {'x', 'series': {label: y}, 'xlabel', 'ylabel', optional 'logx', 'logy'}."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.9), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        for label, y in panel["series"].items():
+            style = "--" if label.startswith("theory") else "-o"
+            ax.plot(panel.get("xs", {}).get(label, panel["x"]), y, style, ms=3, label=label)
+        ax.set_xscale("log" if panel.get("logx") else "linear")
+        ax.set_yscale("log" if panel.get("logy") else "linear")
+        ax.set_xlabel(panel["xlabel"])
+        ax.set_ylabel(panel["ylabel"])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def sample_panels(samples: dict[str, np.ndarray], modes: np.ndarray, title: str, path: Path) -> Path:
+    """One panel per method: 2-D samples (grey) over the true mode centres (red crosses)."""
+    fig, axes = plt.subplots(1, len(samples), figsize=(3.6 * len(samples), 3.6), squeeze=False)
+    lim = np.abs(modes).max() + 1.5
+    for ax, (label, x) in zip(axes[0], samples.items()):
+        ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.4, color="tab:gray")
+        ax.scatter(modes[:, 0], modes[:, 1], marker="x", color="tab:red", s=30)
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+        ax.set_title(label, fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)

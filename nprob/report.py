@@ -88,6 +88,7 @@ def analyse(cfg: HelmholtzConfig, out: Path, mnist) -> dict:
                 "reconstruction_pixel_entropy": _mean_pixel_entropy(recon),
             }}
     result["scatter_labels"] = mnist.y_test[scatter]
+    result["scatter_index"] = scatter
     return result
 
 
@@ -119,17 +120,30 @@ def draw(metrics: dict, analysis: dict, cfg: HelmholtzConfig, figures: Path) -> 
 
 def build(out: Path, verbose: bool = True) -> Path:
     """Redraw every figure and rewrite ``report.md`` and ``summary.json`` in ``out``."""
+    from . import report_gan
     from .report_text import write_report
     metrics_path = out / "metrics.json"
     if not metrics_path.exists():
         raise FileNotFoundError(f"{metrics_path} does not exist: train first (run_all.py without --plots-only)")
     metrics = json.loads(metrics_path.read_text())
-    cfg = load_config(metrics)
-    analysis = analyse(cfg, out, load_mnist(verbose=verbose))
-    figures = draw(metrics, analysis, cfg, out / "figures")
-    summary = {name: analysis[name]["stats"] for name in ALGORITHMS if name in analysis}
-    checkpoint.write_json(out / "summary.json", summary)
-    path = write_report(out, metrics, cfg, summary, [f.relative_to(out) for f in figures])
+    mnist = load_mnist(verbose=verbose)
+    figures, summary, cfg, analysis = [], {}, None, {}
+    if "config" in metrics:
+        cfg = load_config(metrics)
+        analysis = analyse(cfg, out, mnist)
+        figures += draw(metrics, analysis, cfg, out / "figures")
+        summary = {name: analysis[name]["stats"] for name in ALGORITHMS if name in analysis}
+        checkpoint.write_json(out / "summary.json", summary)
+    gan_lines = []
+    if "gan" in metrics:
+        seed = cfg.seed if cfg else report_gan.load_config(metrics).seed
+        pick = backend.host_rng(seed, "figures")
+        digits = analysis.get("digits", pick.choice(len(mnist.x_test), 100, replace=False))
+        scatter = analysis.get("scatter_index", pick.choice(len(mnist.x_test), 5000, replace=False))
+        aevb = analysis.get("aevb", {}).get("latents")
+        figures += report_gan.draw(metrics, out, out / "figures", mnist, digits, aevb, scatter)
+        gan_lines = report_gan.text(metrics)
+    path = write_report(out, metrics, cfg, summary, [f.relative_to(out) for f in figures], gan_lines)
     if verbose:
         print(f"[nprob] report written to {path}")
     return path

@@ -24,6 +24,7 @@ class Player:
     params: ParamDict
     lr: float
     optimizer: str = "adam"
+    options: dict = field(default_factory=dict)   # extra optimiser settings, e.g. {'beta1': 0.5}
     state: dict = field(default=None)
 
     def __post_init__(self):
@@ -35,7 +36,7 @@ class Player:
             self.state = optim.OPTIMISERS[self.optimizer][0](self.params)
 
     def step(self, grads: ParamDict) -> None:
-        optim.OPTIMISERS[self.optimizer][1](self.params, grads, self.state, lr=self.lr)
+        optim.OPTIMISERS[self.optimizer][1](self.params, grads, self.state, lr=self.lr, **self.options)
 
 
 class Trainer:

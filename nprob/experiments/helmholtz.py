@@ -6,6 +6,7 @@ Results go to ``OUT/metrics.json`` and ``OUT/checkpoints/{aevb,wake_sleep}.npz``
 """
 from __future__ import annotations
 
+import json
 import platform
 import sys
 from dataclasses import asdict, dataclass, fields, replace
@@ -131,7 +132,8 @@ def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
     x_train = backend.asarray(mnist.x_train[:cfg.n_train])
     x_test = backend.asarray(mnist.x_test[:cfg.n_test])
     metrics_path = out / "metrics.json"
-    metrics = {"config": asdict(cfg), "versions": versions()}
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}   # keep other sections
+    metrics.update(config=asdict(cfg), versions=versions())
 
     def save_metrics(name, history):
         metrics[name] = history

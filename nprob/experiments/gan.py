@@ -1,0 +1,88 @@
+"""Section 2: every GAN experiment, its configuration, and where its numbers go.
+
+Results are stored under ``metrics.json['gan']`` (one key per experiment, with
+the configuration under ``metrics.json['gan_config']``); an experiment whose
+results are already there for the same configuration is not run again, and the
+trained games resume from their checkpoints.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from .. import backend, checkpoint
+from ..data import load_mnist
+from . import gan_games, gan_theory
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    backend: str = "numpy"
+    seed: int = 0
+    optimal_d_steps: int = 3000
+    saturation_d_steps: int = 1000
+    saturation_train_steps: int = 2000
+    lines_steps: int = 1000
+    lines_thetas: tuple[float, ...] = (-1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
+    toy_steps: int = 5000            # generator steps per toy game
+    toy_batch: int = 256
+    toy_seeds: int = 3
+    toy_hidden: tuple[int, ...] = (128, 128)
+    toy_lr: float = 1e-3
+    wgan_lr: float = 1e-4
+    wgan_n_critic: int = 5
+    wgan_clip: float = 0.01
+    mnist_epochs: int = 20
+    mnist_batch: int = 100
+    mnist_lr: float = 2e-4
+    mnist_hidden: int = 512
+    mnist_z_dim: int = 2
+    n_train: int = 60000
+    n_test: int = 10000
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name not in ("seed", "lines_thetas") and isinstance(value, (int, float)) and value <= 0:
+                raise ValueError(f"{f.name} must be positive, got {value}")
+
+
+QUICK = dict(optimal_d_steps=300, saturation_d_steps=200, saturation_train_steps=300, lines_steps=200,
+             lines_thetas=(0.0, 0.5, 1.0), toy_steps=300, toy_seeds=1, mnist_epochs=1, n_train=2000, n_test=500)
+
+
+def run(cfg: GANConfig, out: Path, verbose: bool = True) -> dict:
+    """Run (or resume) every section-2 experiment and merge the results into ``out/metrics.json``."""
+    backend.use(cfg.backend)
+    path = out / "metrics.json"
+    metrics = json.loads(path.read_text()) if path.exists() else {}
+    config = json.loads(json.dumps(asdict(cfg)))   # tuples as lists, as they come back from JSON
+    results = metrics.get("gan", {}) if metrics.get("gan_config") == config else {}
+
+    def save(key, value):
+        results[key] = value
+        metrics.update(gan_config=config, gan=results)
+        checkpoint.write_json(path, metrics)
+
+    mnist = None
+    steps = {
+        "optimal_discriminator": lambda: gan_theory.optimal_discriminator(cfg.seed, cfg.optimal_d_steps, verbose=verbose),
+        "saturation": lambda: gan_theory.saturation(cfg.seed, cfg.saturation_d_steps, cfg.saturation_train_steps,
+                                                    verbose=verbose),
+        "parallel_lines": lambda: gan_theory.parallel_line_distances(cfg.seed, cfg.lines_thetas, cfg.lines_steps,
+                                                                     verbose=verbose),
+        "mode_coverage": lambda: gan_games.mode_coverage_experiment(cfg, out, verbose),
+        "inference_toy": lambda: gan_games.inference_toy_experiment(cfg, out, verbose),
+    }
+    for key, experiment in steps.items():
+        if key not in results:
+            if verbose:
+                print(f"[nprob] GAN experiment: {key}")
+            save(key, experiment())
+    if "mnist" not in results:
+        mnist = load_mnist(verbose=verbose)
+        x_train = backend.asarray(mnist.x_train[:cfg.n_train])
+        x_test = backend.asarray(mnist.x_test[:cfg.n_test])
+        save("mnist", gan_games.mnist_experiment(cfg, out, x_train, x_test, verbose))
+    return metrics

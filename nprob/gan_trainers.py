@@ -1,0 +1,70 @@
+"""Trainers for the games: alternating steps of the players, each with its own optimiser.
+
+A step receives ``n_disc`` real batches stacked into one array: the
+discriminator (or critic) takes one step per batch, then the generator (and,
+in the three-player game, the inference network) takes one step.
+"""
+from __future__ import annotations
+
+from . import backend
+from .models.bigan import BiGAN
+from .models.gan import GAN, clip_weights
+from .trainers import Player, Trainer
+
+GAN_KINDS = ("minimax", "nonsaturating", "wgan")
+
+
+class GANTrainer(Trainer):
+    """``kind``: the generator's loss ('minimax' or 'nonsaturating'), or 'wgan' for a clipped critic."""
+
+    def __init__(self, model: GAN, g, d, kind: str = "nonsaturating", lr_g: float = 1e-3, lr_d: float = 1e-3,
+                 n_disc: int = 1, clip: float = 0.01, optimizer: str = "adam", adam_beta1: float = 0.5):
+        if kind not in GAN_KINDS:
+            raise ValueError(f"unknown GAN kind {kind!r}; choose one of {', '.join(GAN_KINDS)}")
+        self.model, self.kind, self.n_disc, self.clip = model, kind, int(n_disc), clip
+        self.name = "wgan" if kind == "wgan" else f"gan_{kind}"
+        options = {"beta1": adam_beta1} if optimizer == "adam" else {}
+        self.players = {"g": Player(g, lr_g, optimizer, options=options),
+                        "d": Player(d, lr_d, optimizer, options=options)}
+
+    def step(self, x, gen):
+        g, d = self.players["g"].params, self.players["d"].params
+        batch = x.shape[0] // self.n_disc
+        critic = self.kind == "wgan"
+        for k in range(self.n_disc):
+            z = backend.standard_normal(gen, (batch, self.model.z_dim))
+            d_scalars, grad_d = self.model.discriminator_loss_and_grads(g, d, x[k * batch:(k + 1) * batch], z, critic)
+            self.players["d"].step(grad_d)
+            if critic:
+                clip_weights(d, self.clip)
+        z = backend.standard_normal(gen, (batch, self.model.z_dim))
+        g_scalars, grad_g = self.model.generator_loss_and_grads(g, d, z, "critic" if critic else self.kind)
+        self.players["g"].step(grad_g)
+        return {**d_scalars, **g_scalars}
+
+
+class BiGANTrainer(Trainer):
+    """The three-player game: a D step, then a joint step of G and Q on ``kind``'s loss."""
+
+    def __init__(self, model: BiGAN, g, q, d, kind: str = "nonsaturating", lr: float = 1e-3,
+                 lr_d: float = 1e-3, optimizer: str = "adam", adam_beta1: float = 0.5):
+        self.model, self.kind, self.name = model, kind, f"bigan_{kind}"
+        options = {"beta1": adam_beta1} if optimizer == "adam" else {}
+        self.players = {"g": Player(g, lr, optimizer, options=options), "q": Player(q, lr, optimizer, options=options),
+                        "d": Player(d, lr_d, optimizer, options=options)}
+
+    def _noise(self, gen, n):
+        z = backend.standard_normal(gen, (n, self.model.z_dim))
+        eps = backend.standard_normal(gen, (n, self.model.z_dim)) if self.model.stochastic_q else None
+        return z, eps
+
+    def step(self, x, gen):
+        g, q, d = (self.players[k].params for k in ("g", "q", "d"))
+        z, eps = self._noise(gen, x.shape[0])
+        d_scalars, grad_d = self.model.discriminator_loss_and_grads(g, q, d, x, z, eps)
+        self.players["d"].step(grad_d)
+        z, eps = self._noise(gen, x.shape[0])
+        gq_scalars, (grad_g, grad_q) = self.model.generator_inference_loss_and_grads(g, q, d, x, z, self.kind, eps)
+        self.players["g"].step(grad_g)
+        self.players["q"].step(grad_q)
+        return {**d_scalars, **gq_scalars}

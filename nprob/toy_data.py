@@ -1,0 +1,61 @@
+"""Low-dimensional data sets whose densities are known, for the GAN experiments.
+
+Each sampler takes a NumPy generator and a count and returns host float32 arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def ring_modes(n_modes: int = 8, radius: float = 2.0) -> np.ndarray:
+    """Centres of the ring mixture: (n_modes, 2) on a circle."""
+    angle = 2 * np.pi * np.arange(n_modes) / n_modes
+    return radius * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+
+
+def grid_modes() -> np.ndarray:
+    """Centres of the grid mixture: the 25 points of {-4, -2, 0, 2, 4}^2."""
+    axis = np.arange(-4.0, 5.0, 2.0)
+    return np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
+
+
+MIXTURES = {  # name -> (mode centres, std of each component), as in the VEEGAN / PacGAN protocol
+    "ring8": (ring_modes(), 0.02),
+    "grid25": (grid_modes(), 0.05),
+}
+
+
+def sample_mixture(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n draws (n, 2) from an equal-weight mixture of isotropic Gaussians."""
+    modes, std = MIXTURES[name]
+    which = rng.integers(len(modes), size=n)
+    return (modes[which] + std * rng.standard_normal((n, 2))).astype(np.float32)
+
+
+def mode_coverage(samples: np.ndarray, name: str, min_count: int = 20) -> dict:
+    """Modes captured and the fraction of high-quality samples.
+
+    A sample is high quality when it lies within 3 std of its nearest mode; a mode
+    is captured when at least ``min_count`` high-quality samples are nearest to it.
+    """
+    modes, std = MIXTURES[name]
+    dist = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=2)
+    nearest, closest = dist.argmin(axis=1), dist.min(axis=1)
+    good = closest < 3 * std
+    counts = np.bincount(nearest[good], minlength=len(modes))
+    return {"modes": int((counts >= min_count).sum()), "of": len(modes),
+            "high_quality": float(good.mean())}
+
+
+def parallel_lines(theta: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n draws (n, 2) of (theta, U(0, 1)): P is theta = 0 (the assignment's section 2.2)."""
+    return np.stack([np.full(n, theta), rng.random(n)], axis=1).astype(np.float32)
+
+
+def banana(z: np.ndarray) -> np.ndarray:
+    """A known invertible map of N(0, I) codes to data: x = (z1, z2 + (z1^2 - 1) / 2)."""
+    return np.stack([z[:, 0], z[:, 1] + 0.5 * (z[:, 0] ** 2 - 1)], axis=1).astype(np.float32)
+
+
+def banana_inverse(x: np.ndarray) -> np.ndarray:
+    return np.stack([x[:, 0], x[:, 1] - 0.5 * (x[:, 0] ** 2 - 1)], axis=1).astype(np.float32)
