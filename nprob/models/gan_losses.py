@@ -27,8 +27,8 @@ def generator_loss(a_fake, kind: str):
     """The generator's loss on fake logits a_fake (M, 1) and dloss/da_fake.
 
     ``minimax``: mean log(1 - D(G(z))) = -mean softplus(a), gradient -sigmoid(a) / M,
-    which vanishes as D(G(z)) -> 0, eq. (6.7). ``nonsaturating``: -mean log D(G(z)) =
-    mean softplus(-a), gradient (sigmoid(a) - 1) / M, which tends to -1 / M there, eq. (6.8).
+    which vanishes as D(G(z)) -> 0, eq. (6.6). ``nonsaturating``: -mean log D(G(z)) =
+    mean softplus(-a), gradient (sigmoid(a) - 1) / M, which tends to -1 / M there, eq. (6.7).
     """
     m = a_fake.shape[0]
     inv = a_fake.dtype.type(1 / m)
@@ -40,7 +40,7 @@ def generator_loss(a_fake, kind: str):
 
 
 def critic_loss(f_real, f_fake):
-    """Earth-Mover critic: minimise mean f(fake) - mean f(real), derivations/07-distances.md eq. (7.6)."""
+    """Earth-Mover critic: minimise mean f(fake) - mean f(real), derivations/07-distances.md eq. (7.3)."""
     xp = backend.get_array_module(f_real)
     return (f_fake.mean() - f_real.mean(), xp.full_like(f_real, -1 / f_real.shape[0]),
             xp.full_like(f_fake, 1 / f_fake.shape[0]))

@@ -1,0 +1,67 @@
+"""The derivations point at code and tests that exist, and every result names both."""
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted((ROOT / "derivations").glob("[0-9][0-9]-*.md"))
+TICKED = re.compile(r"`([^`]+)`")
+
+
+def links(kind):
+    """(page, name) for every backticked name on a line starting with ``kind:``."""
+    for page in PAGES:
+        for line in page.read_text().splitlines():
+            if line.startswith(f"{kind}:"):
+                for name in TICKED.findall(line.split(":", 1)[1]):
+                    if kind == "Code" and not re.fullmatch(r"nprob(\.\w+)+", name):
+                        continue     # code spans such as `kind='minimax'` are not links
+                    if kind == "Check" and not name.startswith("tests/"):
+                        continue     # figures and commands named beside the tests
+                    yield page.name, name
+
+
+def resolve(dotted: str):
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(dotted)
+
+
+def test_there_are_nine_topics_and_a_reading_guide():
+    assert len(PAGES) == 9
+    guide = (ROOT / "derivations" / "README.md").read_text()
+    assert all(page.name in guide for page in PAGES)
+
+
+@pytest.mark.parametrize("page,name", sorted(set(links("Code"))))
+def test_code_links_resolve(page, name):
+    assert callable(resolve(name)), f"{page}: {name} is not a function or class"
+
+
+@pytest.mark.parametrize("page,name", sorted(set(links("Check"))))
+def test_check_links_name_existing_tests(page, name):
+    path, _, test = name.partition("::")
+    file = ROOT / path
+    assert file.exists(), f"{page}: {path} does not exist"
+    defined = {n.name for n in ast.walk(ast.parse(file.read_text())) if isinstance(n, ast.FunctionDef)}
+    assert test.split("[")[0] in defined, f"{page}: {name} is not a test in {path}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_result_names_its_code_and_its_check(page):
+    sections = re.split(r"^## ", page.read_text(), flags=re.M)[1:]
+    for section in sections:
+        if section.startswith("Result"):
+            title = section.splitlines()[0]
+            assert re.search(r"^Code: .*`nprob\.", section, re.M), f"{page.name}: '{title}' has no Code: line"
+            assert re.search(r"^Check: .*`tests/", section, re.M), f"{page.name}: '{title}' has no Check: line"
