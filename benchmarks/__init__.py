@@ -1,0 +1,1 @@
+"""Benchmarks of nprob: run ``python -m benchmarks --help``."""

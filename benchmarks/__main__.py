@@ -1,0 +1,179 @@
+"""Benchmarks: ``python -m benchmarks --backend numpy|cupy [--quick] [--json FILE]``.
+
+Measured in one process, after a warm-up, so that ratios cancel machine noise:
+
+* seconds per epoch (600 steps of batch 100) of AEVB and Wake-Sleep, from a fresh
+  model and, when ``results/checkpoints`` holds them, from the trained model
+  (a slowdown late in training, such as one from subnormal floats, shows there);
+* the matrix-products-only floor: the same step's GEMMs, alone, on the same shapes;
+* the optimiser step alone;
+* L_k throughput on test images;
+* peak memory (host resident set; device pool on a GPU).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nprob import backend, bounds, checkpoint, optim
+from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
+
+STEPS_PER_EPOCH = 600
+
+
+def _sync():
+    if backend.name() == "cupy":
+        backend.xp().cuda.Stream.null.synchronize()
+
+
+def timed(fn, repeats: int) -> float:
+    """Median seconds of ``fn()`` over ``repeats`` runs, device work included."""
+    times = []
+    for _ in range(repeats):
+        _sync()
+        t0 = time.perf_counter()
+        fn()
+        _sync()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def gemm_shapes(cfg: HelmholtzConfig, algorithm: str, batch: int) -> list[tuple[int, int, int]]:
+    """(M, K, N) of every matrix product in one training step (one hidden layer, as by default).
+
+    AEVB: encoder forward (2), decoder forward (2), decoder backward (dW2, dh, dW1, dz), encoder
+    backward (dW2, dh, dW1; no dx for data). Wake-Sleep: wake = encoder forward (2), decoder
+    forward (2) and backward without dz (3); dream = decoder forward (2); sleep = encoder
+    forward (2) and backward (3). M x K times K x N.
+    """
+    d, h, j, m = 784, cfg.hidden[0], cfg.z_dim, cfg.sleep_samples
+    enc_fwd = [(batch, d, h), (batch, h, 2 * j)]
+    dec_fwd = [(batch, j, h), (batch, h, d)]
+    dec_bwd = [(h, batch, d), (batch, d, h), (j, batch, h)]
+    enc_bwd = [(h, batch, 2 * j), (batch, 2 * j, h), (d, batch, h)]
+    if algorithm == "aevb":
+        return enc_fwd + dec_fwd + dec_bwd + [(batch, h, j)] + enc_bwd
+    sleep_fwd = [(m, d, h), (m, h, 2 * j)]
+    sleep_bwd = [(h, m, 2 * j), (m, 2 * j, h), (d, m, h)]
+    return enc_fwd + dec_fwd + dec_bwd + [(m, j, h), (m, h, d)] + sleep_fwd + sleep_bwd
+
+
+def gemm_floor(shapes, repeats: int) -> tuple[float, float]:
+    """Seconds per step of the products alone (into preallocated outputs), and their GFLOP/s."""
+    xp = backend.xp()
+    rng = np.random.default_rng(0)
+    mats = [(backend.asarray(rng.random((m, k))), backend.asarray(rng.random((k, n))), xp.empty((m, n), np.float32))
+            for m, k, n in shapes]
+
+    def run():
+        for a, b, out in mats:
+            xp.matmul(a, b, out=out)
+    run()
+    seconds = timed(run, repeats)
+    flops = sum(2 * m * k * n for m, k, n in shapes)
+    return seconds, flops / seconds / 1e9
+
+
+def step_time(trainer, x, steps: int, warmup: int) -> float:
+    gen = backend.rng(0, "bench", trainer.name)
+    n = x.shape[0] // 100
+    for i in range(warmup):
+        trainer.step(x[(i % n) * 100:(i % n + 1) * 100], gen)
+    _sync()
+    t0 = time.perf_counter()
+    for i in range(steps):
+        trainer.step(x[(i % n) * 100:(i % n + 1) * 100], gen)
+    _sync()
+    return (time.perf_counter() - t0) / steps
+
+
+def peak_memory() -> dict:
+    out = {"host_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if backend.name() == "cupy":
+        out["device_pool_mib"] = backend.xp().get_default_memory_pool().total_bytes() / 2**20
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    p.add_argument("--backend", choices=backend.BACKENDS, default="numpy")
+    p.add_argument("--quick", action="store_true", help="a few hundred steps: under two minutes on a CPU")
+    p.add_argument("--json", type=Path, default=None, help="write the results here")
+    p.add_argument("--checkpoints", type=Path, default=Path("results/checkpoints"),
+                   help="trained checkpoints to time late-training steps with (skipped if absent)")
+    args = p.parse_args(argv)
+    backend.keep_freed_memory()
+    try:
+        backend.use(args.backend)
+    except backend.BackendError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    from nprob.data import load_mnist
+    mnist = load_mnist(verbose=False)
+    x = backend.asarray(mnist.x_train[:20000])
+    cfg = HelmholtzConfig()
+    steps, warmup, repeats = (100, 30, 20) if args.quick else (600, 100, 50)
+    result = {"backend": args.backend, "quick": args.quick, "machine": platform.machine(),
+              "python": platform.python_version(), "numpy": np.__version__, "algorithms": {}}
+    if args.backend == "cupy":
+        props = backend.xp().cuda.runtime.getDeviceProperties(0)
+        result["gpu"] = props["name"].decode()
+    for name in ("aevb", "wake_sleep"):
+        row = {}
+        trainer = make_trainer(cfg, name)
+        row["seconds_per_epoch"] = step_time(trainer, x, steps, warmup) * STEPS_PER_EPOCH
+        floor, gflops = gemm_floor(gemm_shapes(cfg, name, 100), repeats)
+        row["gemm_floor_seconds_per_epoch"] = floor * STEPS_PER_EPOCH
+        row["gemm_gflops"] = gflops
+        row["ratio_to_gemm_floor"] = row["seconds_per_epoch"] / row["gemm_floor_seconds_per_epoch"]
+        players = list(trainer.players.values())
+        grads = [pl.params.zeros_like() for pl in players]
+        for g in grads:
+            g.flat[...] = 1e-3
+        row["optimizer_seconds_per_epoch"] = timed(
+            lambda: [optim.adam_step(pl.params, g, pl.state) for pl, g in zip(players, grads)], repeats) * STEPS_PER_EPOCH
+        trained = args.checkpoints / f"{name}.npz"
+        if trained.exists():
+            arrays, meta = checkpoint.load(trained)
+            late = make_trainer(cfg, name)
+            late.load_state_arrays(arrays)
+            row["trained_epoch"] = meta["epoch"]
+            row["seconds_per_epoch_trained"] = step_time(late, x, steps, warmup) * STEPS_PER_EPOCH
+        result["algorithms"][name] = row
+    trainer = make_trainer(cfg, "aevb")
+    enc, dec = trainer.players["enc"].params, trainer.players["dec"].params
+    n_eval = 1000 if args.quick else 10000
+    x_test = backend.asarray(mnist.x_test[:n_eval])
+    for k in ([100] if args.backend == "numpy" else [100, 5000]):
+        seconds = timed(lambda: backend.to_float(bounds.iw_bound(trainer.model, enc, dec, x_test, k,
+                                                                 backend.rng(0, "bench-lk")).mean()), 1 if not args.quick else 2)
+        result[f"L{k}"] = {"images": n_eval, "seconds": seconds, "seconds_per_10k_images": seconds * 10000 / n_eval}
+    result["memory"] = peak_memory()
+    print_table(result)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+def print_table(r: dict) -> None:
+    print(f"backend {r['backend']}{' (' + r['gpu'] + ')' if 'gpu' in r else ''}, quick={r['quick']}")
+    print(f"{'algorithm':<12}{'s/epoch':>9}{'GEMM floor':>12}{'ratio':>7}{'GFLOP/s':>9}{'optimiser':>11}{'trained':>9}")
+    for name, row in r["algorithms"].items():
+        trained = f"{row['seconds_per_epoch_trained']:.2f}" if "seconds_per_epoch_trained" in row else "-"
+        print(f"{name:<12}{row['seconds_per_epoch']:>9.2f}{row['gemm_floor_seconds_per_epoch']:>12.2f}"
+              f"{row['ratio_to_gemm_floor']:>7.2f}{row['gemm_gflops']:>9.0f}{row['optimizer_seconds_per_epoch']:>11.2f}"
+              f"{trained:>9}")
+    for key in [k for k in r if k.startswith("L")]:
+        print(f"{key} on 10k test images: {r[key]['seconds_per_10k_images']:.2f} s")
+    print("memory: " + ", ".join(f"{k} {v:.0f}" for k, v in r["memory"].items()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

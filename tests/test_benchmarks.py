@@ -1,0 +1,33 @@
+"""The benchmark's matrix-products floor counts exactly the products a training step performs."""
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from benchmarks.__main__ import gemm_shapes
+from nprob import backend, nn
+from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
+
+
+@pytest.mark.parametrize("algorithm", ["aevb", "wake_sleep"])
+def test_gemm_floor_counts_the_products_of_a_step(algorithm, monkeypatch):
+    seen = Counter()
+    forward, backward = nn.linear_forward, nn.linear_backward
+
+    def record_forward(x, W, b):
+        seen[(x.shape[0], W.shape[0], W.shape[1])] += 1
+        return forward(x, W, b)
+
+    def record_backward(dy, cache, need_dx=True):
+        x, W = cache
+        if need_dx:
+            seen[(dy.shape[0], W.shape[1], W.shape[0])] += 1
+        seen[(x.shape[1], x.shape[0], dy.shape[1])] += 1
+        return backward(dy, cache, need_dx)
+
+    monkeypatch.setattr(nn, "linear_forward", record_forward)
+    monkeypatch.setattr(nn, "linear_backward", record_backward)
+    cfg = HelmholtzConfig()
+    trainer = make_trainer(cfg, algorithm)
+    trainer.step(np.random.default_rng(0).random((100, 784), dtype=np.float32), backend.rng(0))
+    assert seen == Counter(gemm_shapes(cfg, algorithm, 100))
