@@ -202,3 +202,14 @@ class MLP:
             grads[f"{self.prefix}.W{i}"] += dW
             grads[f"{self.prefix}.b{i}"] += db
         return dh
+
+
+def init_networks(networks, rng: np.random.Generator, scheme: str, dtype=backend.DTYPE):
+    """One fresh ParamDict per network, on the active backend, weights drawn by ``scheme``."""
+    from .params import allocate
+    out = []
+    for net in networks:
+        p = allocate(net.shapes(), dtype)
+        net.init(p, rng, scheme)
+        out.append(p)
+    return tuple(out)

@@ -1,7 +1,6 @@
 """IDX parsing, the array-only unpickler, the cache's integrity checks, and one real fetch."""
 import gzip
 import hashlib
-import io
 import os
 import pickle
 import zipfile

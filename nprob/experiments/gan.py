@@ -8,12 +8,12 @@ trained games resume from their checkpoints.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import backend, checkpoint
 from ..data import load_mnist
-from . import gan_games, gan_theory
+from . import gan_games, gan_theory, require_positive
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,7 @@ class GANConfig:
     n_test: int = 10000
 
     def __post_init__(self):
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name not in ("seed", "lines_thetas") and isinstance(value, (int, float)) and value <= 0:
-                raise ValueError(f"{f.name} must be positive, got {value}")
+        require_positive(self, skip=("seed", "lines_thetas"))
 
 
 QUICK = dict(optimal_d_steps=300, saturation_d_steps=200, saturation_train_steps=300, lines_steps=200,

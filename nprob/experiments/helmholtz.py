@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .. import backend, bounds, checkpoint
@@ -17,6 +17,7 @@ from ..data import load_mnist
 from ..models.helmholtz import HelmholtzMachine
 from ..train import fit
 from ..trainers import AEVBTrainer, WakeSleepTrainer
+from . import require_positive
 
 ALGORITHMS = ("aevb", "wake_sleep")
 OWN_SETTINGS = {"aevb": ("aevb_",), "wake_sleep": ("wake_", "sleep_")}   # name prefixes per algorithm
@@ -50,11 +51,7 @@ class HelmholtzConfig:
     sweep_sleep_lrs: tuple[float, ...] = (1e-5, 1e-4, 3e-4, 1e-3)
 
     def __post_init__(self):
-        for f in fields(self):
-            value = getattr(self, f.name)
-            numbers = value if isinstance(value, tuple) else (value,)
-            if f.name != "seed" and any(isinstance(v, (int, float)) and v <= 0 for v in numbers):
-                raise ValueError(f"{f.name} must be positive, got {value}")
+        require_positive(self)
         if self.n_eval_train > self.n_train:
             raise ValueError("n_eval_train cannot exceed n_train")
 

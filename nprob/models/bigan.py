@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend, params
+from .. import backend
 from .. import distributions as D
-from ..nn import MLP
+from ..nn import MLP, init_networks
 from ..stable import sigmoid
 from . import gan_losses as losses
 
@@ -46,13 +46,7 @@ class BiGAN:
         return MLP("disc", (self.x_dim + self.z_dim, *self.d_hidden, 1), hidden=self.activation)
 
     def init(self, rng: np.random.Generator, scheme: str = "glorot", dtype=backend.DTYPE):
-        nets = (self.generator, self.inference, self.discriminator)
-        out = []
-        for net in nets:
-            p = params.allocate(net.shapes(), dtype)
-            net.init(p, rng, scheme)
-            out.append(p)
-        return tuple(out)
+        return init_networks((self.generator, self.inference, self.discriminator), rng, scheme, dtype)
 
     def generate(self, g, z):
         return self.generator.forward(g, z)[0]

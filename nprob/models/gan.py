@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend, params
-from ..nn import MLP
+from .. import backend
+from ..nn import MLP, init_networks
 from ..stable import sigmoid
 from . import gan_losses as losses
 
@@ -36,11 +36,7 @@ class GAN:
         return MLP("disc", (self.x_dim, *self.d_hidden, 1), hidden=self.activation)
 
     def init(self, rng: np.random.Generator, scheme: str = "glorot", dtype=backend.DTYPE):
-        g = params.allocate(self.generator.shapes(), dtype)
-        d = params.allocate(self.discriminator.shapes(), dtype)
-        self.generator.init(g, rng, scheme)
-        self.discriminator.init(d, rng, scheme)
-        return g, d
+        return init_networks((self.generator, self.discriminator), rng, scheme, dtype)
 
     def generate(self, g, z):
         """z: (M, z_dim) -> samples (M, x_dim)."""

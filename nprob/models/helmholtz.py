@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend, params
-from ..nn import MLP
+from .. import backend
+from ..nn import MLP, init_networks
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,7 @@ class HelmholtzMachine:
 
     def init(self, rng: np.random.Generator, scheme: str = "he", dtype=backend.DTYPE):
         """Fresh (enc, dec) ParamDicts on the active backend, weights drawn on the host by ``scheme``."""
-        enc = params.allocate(self.encoder.shapes(), dtype)
-        dec = params.allocate(self.decoder.shapes(), dtype)
-        self.encoder.init(enc, rng, scheme)
-        self.decoder.init(dec, rng, scheme)
-        return enc, dec
+        return init_networks((self.encoder, self.decoder), rng, scheme, dtype)
 
     # ------------------------------------------------------------------ recognition q(z|x)
 
