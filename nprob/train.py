@@ -101,6 +101,9 @@ def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint
                 result = evaluate(trainer, epoch)
                 _check_finite(result, f"{trainer.name} evaluation after epoch {epoch}", ckpt)
                 history["evals"].append({"epoch": epoch, **result, "seconds": time.perf_counter() - t1})
+            for player, p in trainer.players.items():   # a NaN update in the last step shows only here
+                _check_finite({f"a parameter of {player}": backend.to_float(p.params.flat.sum())},
+                              f"{trainer.name} end of epoch {epoch}", ckpt)
             checkpoint.save(ckpt, trainer.state_arrays(), {"epoch": epoch, "config": config, "history": history})
             saved = epoch
             if on_epoch_end is not None:

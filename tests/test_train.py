@@ -112,3 +112,19 @@ def test_bad_batch_size_is_refused(tmp_path):
     with pytest.raises(ValueError, match="batch size"):
         fit(make(), X, epochs=1, batch_size=100, seed=0, checkpoint_path=tmp_path / "h.npz", config={},
             verbose=False)
+
+
+def test_nan_parameters_are_never_checkpointed(tmp_path):
+    tr = make()
+    run(tr, tmp_path / "p.npz", epochs=1)
+    real_step = tr.step
+
+    def poison_last_update(x, gen):
+        scalars = real_step(x, gen)           # the loss of this step is still finite ...
+        tr.players["dec"].params.flat[0] = np.nan   # ... but the update left a NaN behind
+        return scalars
+    tr.step = poison_last_update
+    with pytest.raises(TrainingDiverged, match="end of epoch 2: a parameter of dec became nan"):
+        fit(tr, X[:10], epochs=2, batch_size=10, seed=3, checkpoint_path=tmp_path / "p.npz",
+            config={"c": 1}, verbose=False)
+    assert checkpoint.load(tmp_path / "p.npz")[1]["epoch"] == 1
