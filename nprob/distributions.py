@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from . import backend
-from .stable import sigmoid, softplus
+from .stable import softplus, softplus_and_sigmoid
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -97,9 +97,15 @@ def bernoulli_log_likelihood(x, logits):
     return xp.sum(x * logits - softplus(logits), axis=-1)
 
 
-def bernoulli_log_likelihood_grad(x, logits):
-    """d/dlogits of :func:`bernoulli_log_likelihood`: x - sigmoid(logits), eq. (3.6)."""
-    return x - sigmoid(logits)
+def bernoulli_log_likelihood_and_grad(x, logits):
+    """:func:`bernoulli_log_likelihood` and its gradient x - sigmoid(logits), eq. (3.6), together.
+
+    Both are computed from one exp(-|l|) (:func:`nprob.stable.softplus_and_sigmoid`).
+    Returns the log-likelihood (leading shape) and the gradient (shape of logits).
+    """
+    xp = backend.get_array_module(logits)
+    sp, s = softplus_and_sigmoid(logits)
+    return xp.sum(x * logits - sp, axis=-1), x - s
 
 
 def bernoulli_sample(probs, u):

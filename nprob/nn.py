@@ -24,15 +24,21 @@ def linear_forward(x, W, b):
     return x @ W + b, (x, W)
 
 
-def linear_backward(dy, cache, need_dx: bool = True):
+def linear_backward(dy, cache, need_dx: bool = True, out=None):
     """dy: (N, H); returns dx (N, D) = dy W^T, dW (D, H) = x^T dy, db (H,) = sum_n dy.
 
     With ``need_dx=False`` (a network's first layer, whose input is data) the
-    product for dx is skipped and dx is None.
+    product for dx is skipped and dx is None. With ``out=(dW, db)`` the parameter
+    gradients are written into those arrays instead of new ones.
     """
     x, W = cache
     dx = dy @ W.T if need_dx else None
-    return dx, x.T @ dy, dy.sum(axis=0)
+    if out is None:
+        return dx, x.T @ dy, dy.sum(axis=0)
+    xp = backend.get_array_module(dy)
+    xp.matmul(x.T, dy, out=out[0])
+    xp.sum(dy, axis=0, out=out[1])
+    return dx, out[0], out[1]
 
 
 # ----------------------------------------------------------------------------- activations
@@ -180,15 +186,17 @@ class MLP:
             caches.append((lin_cache, act, act_cache))
         return h, caches
 
-    def backward(self, dy, caches, grads: ParamDict | None, need_dx: bool = True):
-        """dy: (N, sizes[-1]); adds dW, db into ``grads`` and returns dx (N, sizes[0]).
+    def backward(self, dy, caches, grads: ParamDict | None, need_dx: bool = True, accumulate: bool = True):
+        """dy: (N, sizes[-1]); puts dW, db into ``grads`` and returns dx (N, sizes[0]).
 
-        Gradients are *added* so that a network applied several times in one loss
-        (a discriminator on real and on fake data) collects all its terms; zero
-        ``grads`` before the first backward of a step. With ``grads=None`` only the
-        input gradient is computed (a generator's loss seen through a fixed
-        discriminator). With ``need_dx=False`` the product for the input gradient
-        is skipped and None is returned.
+        By default gradients are *added* into ``grads``, so that a network applied
+        several times in one loss (a discriminator on real and on fake data)
+        collects all its terms. With ``accumulate=False`` they overwrite what is
+        there, which saves zeroing the buffer when this is the network's only (or
+        first) backward of a step. With ``grads=None`` only the input gradient is
+        computed (a generator's loss seen through a fixed discriminator). With
+        ``need_dx=False`` the product for the input gradient is skipped and None
+        is returned.
         """
         dh = dy
         for i in range(self.n_layers, 0, -1):
@@ -197,12 +205,14 @@ class MLP:
             want_dx = i > 1 or need_dx
             if grads is None:
                 dh = da @ lin_cache[1].T if want_dx else None
-                continue
-            dh, dW, db = linear_backward(da, lin_cache, need_dx=want_dx)
-            grads[f"{self.prefix}.W{i}"] += dW
-            grads[f"{self.prefix}.b{i}"] += db
+            elif accumulate:
+                dh, dW, db = linear_backward(da, lin_cache, need_dx=want_dx)
+                grads[f"{self.prefix}.W{i}"] += dW
+                grads[f"{self.prefix}.b{i}"] += db
+            else:
+                out = (grads[f"{self.prefix}.W{i}"], grads[f"{self.prefix}.b{i}"])
+                dh = linear_backward(da, lin_cache, need_dx=want_dx, out=out)[0]
         return dh
-
 
 def init_networks(networks, rng: np.random.Generator, scheme: str, dtype=backend.DTYPE):
     """One fresh ParamDict per network, on the active backend, weights drawn by ``scheme``."""

@@ -40,6 +40,10 @@ class ParamDict(dict):
         xp = backend.get_array_module(self.flat)
         return ParamDict(xp.zeros_like(self.flat, dtype=dtype), self.shapes)
 
+    def empty_like(self) -> "ParamDict":
+        """An uninitialised ParamDict with the same layout, for gradients that are written, not added."""
+        return ParamDict(backend.get_array_module(self.flat).empty_like(self.flat), self.shapes)
+
     def astype(self, dtype) -> "ParamDict":
         """A copy in another dtype (float64 for gradient checks)."""
         return ParamDict(self.flat.astype(dtype, copy=True), self.shapes)

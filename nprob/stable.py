@@ -19,15 +19,26 @@ def sigmoid(x):
     precision, which matters when gradients that vanish like D(G(z)) are measured;
     the shorter 0.5 + 0.5 tanh(x / 2) loses them to cancellation.
     """
-    xp = backend.get_array_module(x)
-    u = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, x.dtype.type(1), u) / (1 + u)
+    u = backend.get_array_module(x).exp(-backend.get_array_module(x).abs(x))
+    return _sigmoid_from(x, u)
+
+
+def _sigmoid_from(x, u):
+    """sigmoid(x) given u = exp(-|x|)."""
+    return backend.get_array_module(x).where(x >= 0, x.dtype.type(1), u) / (1 + u)
 
 
 def softplus(x):
     """log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)): exact for large |x|."""
     xp = backend.get_array_module(x)
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def softplus_and_sigmoid(x):
+    """(softplus(x), sigmoid(x)) from one u = exp(-|x|): the pair a Bernoulli likelihood and its gradient need."""
+    xp = backend.get_array_module(x)
+    u = xp.exp(-xp.abs(x))
+    return xp.maximum(x, 0) + xp.log1p(u), _sigmoid_from(x, u)
 
 
 def logsumexp(a, axis=-1):

@@ -65,7 +65,8 @@ def test_bernoulli_log_likelihood_and_grad(rng):
     p = 1 / (1 + np.exp(-logits))
     ref = np.sum(x * np.log(p) + (1 - x) * np.log(1 - p), axis=1)
     np.testing.assert_allclose(D.bernoulli_log_likelihood(x, logits), ref, rtol=1e-12)
-    g = D.bernoulli_log_likelihood_grad(x, logits)
+    ll, g = D.bernoulli_log_likelihood_and_grad(x, logits)
+    np.testing.assert_allclose(ll, ref, rtol=1e-12)
     num = numerical_gradient(lambda _: D.bernoulli_log_likelihood(x, logits).sum(), logits)
     assert relative_error(num, g) < 1e-8
 
@@ -78,7 +79,9 @@ def test_bernoulli_log_likelihood_is_finite_for_huge_logits(dtype):
     # exact: 0 (right and sure), 0, -1e4 (wrong and sure), -1e4, and 0.5 * 1e4 - 1e4
     np.testing.assert_allclose(ll, [-2.5e4], rtol=1e-6)
     assert ll.dtype == dtype
-    assert np.all(np.isfinite(D.bernoulli_log_likelihood_grad(x, logits)))
+    ll2, grad = D.bernoulli_log_likelihood_and_grad(x, logits)
+    np.testing.assert_allclose(ll2, ll, rtol=1e-6)
+    np.testing.assert_allclose(grad, [[0, 0, 1, -1, -0.5]], atol=1e-6)
 
 
 def test_bernoulli_sample_frequency(rng):

@@ -24,14 +24,13 @@ def loss_and_grads(model: HelmholtzMachine, enc, dec, x, eps):
     mu, logvar, enc_cache = model.encode(enc, x)
     z, std = D.gaussian_sample(mu, logvar, eps)                      # eq. (3.4)
     logits, dec_cache = model.decode(dec, z)                         # (L, N, D)
-    log_px = D.bernoulli_log_likelihood(x, logits)                   # (L, N), eq. (3.6)
+    log_px, dlog_px = D.bernoulli_log_likelihood_and_grad(x, logits)  # (L, N) and (L, N, D), eq. (3.6)
     kl = D.kl_to_standard_normal(mu, logvar)                         # (N,), eq. (3.3)
     recon = -log_px.mean()
     kl_mean = kl.mean()
 
-    g_enc, g_dec = enc.zeros_like(), dec.zeros_like()
-    scale = x.dtype.type(1.0 / (L * N))
-    dlogits = -D.bernoulli_log_likelihood_grad(x, logits) * scale    # d loss / d logits
+    g_enc, g_dec = enc.empty_like(), dec.empty_like()                # every entry is written below
+    dlogits = dlog_px * x.dtype.type(-1.0 / (L * N))                 # d loss / d logits
     dz = model.decode_backward(dlogits, dec_cache, g_dec)            # theta gradient, eq. (3.10)
     dmu, dlogvar = D.gaussian_sample_backward(dz, std, eps)          # reconstruction part of eq. (3.7)-(3.9)
     dkl_mu, dkl_logvar = D.kl_to_standard_normal_grads(mu, logvar)   # KL part of eq. (3.7)-(3.9)

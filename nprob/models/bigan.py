@@ -65,7 +65,7 @@ class BiGAN:
         if sample is not None:
             dmu, dlogvar = D.gaussian_sample_backward(dz, *sample)
             dz = backend.get_array_module(dz).concatenate([dmu, dlogvar], axis=1)
-        self.inference.backward(dz, net_cache, grads, need_dx=False)
+        self.inference.backward(dz, net_cache, grads, need_dx=False, accumulate=False)
 
     def _logits(self, g, q, d, x, z, eps):
         xp = backend.get_array_module(x)
@@ -79,8 +79,8 @@ class BiGAN:
         """D's step: x (N, x_dim) data, z (M, z_dim) prior draws. Returns ({'d_loss', 'd_real', 'd_fake'}, grad_d)."""
         a_real, a_fake, (_, _, real_cache, fake_cache) = self._logits(g, q, d, x, z, eps)
         loss, da_real, da_fake = losses.discriminator_loss(a_real, a_fake)
-        grads = d.zeros_like()
-        self.discriminator.backward(da_real, real_cache, grads, need_dx=False)
+        grads = d.empty_like()
+        self.discriminator.backward(da_real, real_cache, grads, need_dx=False, accumulate=False)
         self.discriminator.backward(da_fake, fake_cache, grads, need_dx=False)
         return {"d_loss": loss, "d_real": sigmoid(a_real).mean(), "d_fake": sigmoid(a_fake).mean()}, grads
 
@@ -100,7 +100,7 @@ class BiGAN:
             raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(losses.GENERATOR_LOSSES)}")
         d_in_real = self.discriminator.backward(da_real, real_cache, None)
         d_in_fake = self.discriminator.backward(da_fake, fake_cache, None)
-        grad_g, grad_q = g.zeros_like(), q.zeros_like()
-        self.generator.backward(d_in_fake[:, :self.x_dim], g_cache, grad_g, need_dx=False)
+        grad_g, grad_q = g.empty_like(), q.empty_like()
+        self.generator.backward(d_in_fake[:, :self.x_dim], g_cache, grad_g, need_dx=False, accumulate=False)
         self._infer_backward(d_in_real[:, self.x_dim:], q_cache, grad_q)
         return {"gq_loss": loss}, (grad_g, grad_q)

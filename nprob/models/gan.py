@@ -57,8 +57,8 @@ class GAN:
         else:
             loss, da_real, da_fake = losses.discriminator_loss(a_real, a_fake)
             out_real, out_fake = sigmoid(a_real).mean(), sigmoid(a_fake).mean()
-        grads = d.zeros_like()
-        self.discriminator.backward(da_real, cache_real, grads, need_dx=False)
+        grads = d.empty_like()
+        self.discriminator.backward(da_real, cache_real, grads, need_dx=False, accumulate=False)
         self.discriminator.backward(da_fake, cache_fake, grads, need_dx=False)
         return {"d_loss": loss, "d_real": out_real, "d_fake": out_fake}, grads
 
@@ -75,8 +75,8 @@ class GAN:
         else:
             loss, da = losses.generator_loss(a_fake, kind)
         dx = self.discriminator.backward(da, d_cache, None)
-        grads = g.zeros_like()
-        self.generator.backward(dx, g_cache, grads, need_dx=False)
+        grads = g.empty_like()
+        self.generator.backward(dx, g_cache, grads, need_dx=False, accumulate=False)
         return {"g_loss": loss}, grads
 
 

@@ -46,9 +46,9 @@ class HelmholtzMachine:
         return out[:, :self.z_dim], out[:, self.z_dim:], cache
 
     def encode_backward(self, dmu, dlogvar, cache, grads) -> None:
-        """Add dLoss/d(enc params) into ``grads`` given dLoss/dmu and dLoss/dlogvar (N, z_dim)."""
+        """Write dLoss/d(enc params) into ``grads`` given dLoss/dmu and dLoss/dlogvar (N, z_dim)."""
         xp = backend.get_array_module(dmu)
-        self.encoder.backward(xp.concatenate([dmu, dlogvar], axis=1), cache, grads, need_dx=False)
+        self.encoder.backward(xp.concatenate([dmu, dlogvar], axis=1), cache, grads, need_dx=False, accumulate=False)
 
     # ------------------------------------------------------------------ generation p(x|z)
 
@@ -59,7 +59,8 @@ class HelmholtzMachine:
         return logits.reshape(*lead, self.x_dim), (lead, cache)
 
     def decode_backward(self, dlogits, cache, grads, need_dz: bool = True):
-        """Add dLoss/d(dec params) into ``grads``; return dLoss/dz (..., z_dim) or None."""
+        """Write dLoss/d(dec params) into ``grads``; return dLoss/dz (..., z_dim) or None."""
         lead, net_cache = cache
-        dz = self.decoder.backward(dlogits.reshape(-1, self.x_dim), net_cache, grads, need_dx=need_dz)
+        dz = self.decoder.backward(dlogits.reshape(-1, self.x_dim), net_cache, grads, need_dx=need_dz,
+                                   accumulate=False)
         return None if dz is None else dz.reshape(*lead, self.z_dim)

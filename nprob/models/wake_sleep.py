@@ -21,9 +21,10 @@ def wake_loss_and_grads(model: HelmholtzMachine, enc, dec, x, eps):
     mu, logvar, _ = model.encode(enc, x)
     z, _ = D.gaussian_sample(mu, logvar, eps)   # a sample, treated as data: no backward into phi
     logits, dec_cache = model.decode(dec, z)
-    wake = -D.bernoulli_log_likelihood(x, logits).mean()
-    g_dec = dec.zeros_like()
-    dlogits = -D.bernoulli_log_likelihood_grad(x, logits) * x.dtype.type(1.0 / (L * N))
+    log_px, dlog_px = D.bernoulli_log_likelihood_and_grad(x, logits)
+    wake = -log_px.mean()
+    g_dec = dec.empty_like()                                         # written, not added, below
+    dlogits = dlog_px * x.dtype.type(-1.0 / (L * N))
     model.decode_backward(dlogits, dec_cache, g_dec, need_dz=False)
     return {"wake": wake}, g_dec
 
@@ -43,7 +44,7 @@ def sleep_loss_and_grads(model: HelmholtzMachine, enc, z, x_dream):
     mu, logvar, enc_cache = model.encode(enc, x_dream)
     sleep = -D.gaussian_log_density(z, mu, logvar).mean()
     _, dmu, dlogvar = D.gaussian_log_density_grads(z, mu, logvar)   # eq. (2.9)
-    g_enc = enc.zeros_like()
+    g_enc = enc.empty_like()
     inv_m = z.dtype.type(-1.0 / M)
     model.encode_backward(dmu * inv_m, dlogvar * inv_m, enc_cache, g_enc)
     return {"sleep": sleep}, g_enc
