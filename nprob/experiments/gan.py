@@ -45,8 +45,8 @@ class GANConfig:
         require_positive(self, skip=("seed", "lines_thetas"))
 
 
-QUICK = dict(optimal_d_steps=300, saturation_d_steps=200, saturation_train_steps=300, lines_steps=200,
-             lines_thetas=(0.0, 0.5, 1.0), toy_steps=300, toy_seeds=1, mnist_epochs=1, n_train=2000, n_test=500)
+QUICK = dict(optimal_d_steps=200, saturation_d_steps=150, saturation_train_steps=150, lines_steps=150,
+             lines_thetas=(0.0, 0.5), toy_steps=150, toy_seeds=1, mnist_epochs=1, n_train=2000, n_test=500)
 
 
 def run(cfg: GANConfig, out: Path, verbose: bool = True) -> dict:
