@@ -36,16 +36,33 @@ def test_adam_first_step_is_lr_times_sign_of_gradient():
     np.testing.assert_allclose(p.flat, expected, rtol=1e-7)
 
 
-def test_adam_matches_the_textbook_update_over_many_steps(rng):
-    p = params.allocate({"w": (5,)}, dtype=np.float64)
+@pytest.mark.parametrize("threaded", [False, True])
+def test_adam_matches_the_textbook_update_over_many_steps(threaded, rng, monkeypatch):
+    """Also with the buffer cut into one piece per core (forced here for a small buffer)."""
+    if threaded:
+        monkeypatch.setattr(optim, "PARALLEL_ABOVE", 1)
+        monkeypatch.setattr("os.cpu_count", lambda: 3)
+    p = params.allocate({"w": (5,), "b": (2,)}, dtype=np.float64)
     ref = p.flat.copy()
-    m = np.zeros(5)
-    v = np.zeros(5)
+    m = np.zeros(7)
+    v = np.zeros(7)
     state, g = optim.adam_state(p), p.zeros_like()
     for t in range(1, 30):
-        g.flat[:] = rng.standard_normal(5)
+        g.flat[:] = rng.standard_normal(7)
         optim.adam_step(p, g, state, lr=0.01, beta1=0.8, beta2=0.99, eps=1e-6)
         m = 0.8 * m + 0.2 * g.flat
         v = 0.99 * v + 0.01 * g.flat**2
         ref -= 0.01 * (m / (1 - 0.8**t)) / (np.sqrt(v / (1 - 0.99**t)) + 1e-6)
     np.testing.assert_allclose(p.flat, ref, rtol=1e-10)
+
+
+def test_vanishing_moments_are_flushed_to_zero():
+    """Weights that stop getting gradient: their moments are set to 0 before they turn subnormal."""
+    p = params.allocate({"w": (3,)})
+    state, g = optim.adam_state(p), p.zeros_like()
+    state["m"][:] = [1e-31, 1e-3, -1e-31]
+    state["v"][:] = [1e-31, 1e-3, 1e-29]
+    state["t"] = optim.FLUSH_EVERY - 1
+    optim.adam_step(p, g, state)            # the step with t % FLUSH_EVERY == 0
+    assert state["m"][0] == 0 and state["m"][2] == 0 and state["m"][1] != 0
+    assert state["v"][0] == 0 and state["v"][2] != 0
