@@ -136,31 +136,6 @@ def uniform(gen, shape, dtype=DTYPE):
     return gen.random(shape, dtype=dtype)
 
 
-_pool = None
-
-
-def cpu_pieces(size: int, above: int) -> list[slice]:
-    """Contiguous slices of a buffer of ``size``: one per CPU core for NumPy buffers longer
-    than ``above``, else a single slice (on a GPU one kernel already uses the whole device)."""
-    import os
-    cores = os.cpu_count() or 1
-    if _active == "cupy" or size <= above or cores == 1:
-        return [slice(0, size)]
-    bounds = [size * i // cores for i in range(cores + 1)]
-    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
-
-
-def parallel_map(fn, items) -> None:
-    """Run ``fn`` on every item with a thread per CPU core; NumPy releases the GIL in its loops."""
-    global _pool
-    if _pool is None:
-        import os
-        from concurrent.futures import ThreadPoolExecutor
-        _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="nprob")
-    for future in [_pool.submit(fn, item) for item in items]:
-        future.result()
-
-
 def keep_freed_memory(threshold_bytes: int = 1 << 28) -> bool:
     """Ask glibc to reuse freed blocks up to ``threshold_bytes`` instead of returning them to the OS.
 

@@ -39,7 +39,6 @@ def adam_state(params: ParamDict) -> dict:
 
 FLUSH_EVERY = 100      # steps between flushes of vanishing moments
 FLUSH_BELOW = 1e-30    # |m|, v below this are set to 0: their effect on a step is < 1e-22
-PARALLEL_ABOVE = 1 << 17   # on the CPU, buffers longer than this are updated by several threads
 
 
 def adam_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 1e-3,
@@ -52,27 +51,18 @@ def adam_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 1e-3
     epsilon, which is the same update written with one fewer pass:
     lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and eps_t = eps sqrt(1 - b2^t).
 
-    Every pass writes into existing memory (no temporaries). On the CPU a long
-    buffer is cut into one contiguous piece per core, updated in parallel (NumPy
-    releases the GIL inside its loops). Moments of weights that stop receiving
-    gradient decay geometrically into subnormal floats, which are slow on CPUs;
-    every FLUSH_EVERY steps such vanishing moments are set to 0.
+    Every pass writes into existing memory (no temporaries). Moments of weights
+    that stop receiving gradient decay geometrically into subnormal floats, which
+    are slow on CPUs; every FLUSH_EVERY steps such vanishing moments are set to 0.
+    (Splitting the buffer across CPU threads was measured and did not pay inside a
+    training step: the update is limited by memory traffic, not by one core.)
     """
+    xp = backend.get_array_module(params.flat)
     state["t"] += 1
     t = state["t"]
     correction = math.sqrt(1 - beta2**t)
-    args = (beta1, beta2, lr * correction / (1 - beta1**t), eps * correction, t % FLUSH_EVERY == 0)
-    arrays = (params.flat, grads.flat, state["m"], state["v"], state["_scratch"])
-    pieces = backend.cpu_pieces(params.flat.size, PARALLEL_ABOVE)
-    if len(pieces) == 1:
-        _adam_update(*arrays, *args)
-    else:
-        backend.parallel_map(lambda s: _adam_update(*(a[s] for a in arrays), *args), pieces)
-
-
-def _adam_update(p, g, m, v, tmp, beta1, beta2, lr_t, eps_t, flush):
-    """The Adam update of :func:`adam_step` on one piece of the flat buffers, in place."""
-    xp = backend.get_array_module(p)
+    lr_t, eps_t = lr * correction / (1 - beta1**t), eps * correction
+    p, g, m, v, tmp = params.flat, grads.flat, state["m"], state["v"], state["_scratch"]
     f = g.dtype.type
     m *= f(beta1)
     xp.multiply(g, f(1 - beta1), out=tmp)
@@ -86,7 +76,7 @@ def _adam_update(p, g, m, v, tmp, beta1, beta2, lr_t, eps_t, flush):
     xp.divide(m, tmp, out=tmp)
     tmp *= f(lr_t)
     p -= tmp
-    if flush:
+    if t % FLUSH_EVERY == 0:
         m[xp.abs(m) < FLUSH_BELOW] = 0
         v[v < FLUSH_BELOW] = 0
 

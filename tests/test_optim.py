@@ -36,12 +36,7 @@ def test_adam_first_step_is_lr_times_sign_of_gradient():
     np.testing.assert_allclose(p.flat, expected, rtol=1e-7)
 
 
-@pytest.mark.parametrize("threaded", [False, True])
-def test_adam_matches_the_textbook_update_over_many_steps(threaded, rng, monkeypatch):
-    """Also with the buffer cut into one piece per core (forced here for a small buffer)."""
-    if threaded:
-        monkeypatch.setattr(optim, "PARALLEL_ABOVE", 1)
-        monkeypatch.setattr("os.cpu_count", lambda: 3)
+def test_adam_matches_the_textbook_update_over_many_steps(rng):
     p = params.allocate({"w": (5,), "b": (2,)}, dtype=np.float64)
     ref = p.flat.copy()
     m = np.zeros(7)
