@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from . import backend
 
 
@@ -44,10 +42,6 @@ class ParamDict(dict):
         """An uninitialised ParamDict with the same layout, for gradients that are written, not added."""
         return ParamDict(backend.get_array_module(self.flat).empty_like(self.flat), self.shapes)
 
-    def astype(self, dtype) -> "ParamDict":
-        """A copy in another dtype (float64 for gradient checks)."""
-        return ParamDict(self.flat.astype(dtype, copy=True), self.shapes)
-
     def copy(self) -> "ParamDict":
         return ParamDict(self.flat.copy(), self.shapes)
 
@@ -64,7 +58,3 @@ def allocate(shapes: dict[str, tuple[int, ...]], dtype=backend.DTYPE) -> ParamDi
     total = sum(math.prod(s) for s in shapes.values())
     return ParamDict(backend.xp().zeros(total, dtype=dtype), shapes)
 
-
-def to_host(params: ParamDict) -> ParamDict:
-    """A NumPy copy of a ParamDict (for checkpoints, plots and tests)."""
-    return ParamDict(np.array(backend.to_host(params.flat)), params.shapes)

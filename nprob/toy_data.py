@@ -56,6 +56,3 @@ def banana(z: np.ndarray) -> np.ndarray:
     """A known invertible map of N(0, I) codes to data: x = (z1, z2 + (z1^2 - 1) / 2)."""
     return np.stack([z[:, 0], z[:, 1] + 0.5 * (z[:, 0] ** 2 - 1)], axis=1).astype(np.float32)
 
-
-def banana_inverse(x: np.ndarray) -> np.ndarray:
-    return np.stack([x[:, 0], x[:, 1] - 0.5 * (x[:, 0] ** 2 - 1)], axis=1).astype(np.float32)
