@@ -65,3 +65,17 @@ def test_every_result_names_its_code_and_its_check(page):
             title = section.splitlines()[0]
             assert re.search(r"^Code: .*`nprob\.", section, re.M), f"{page.name}: '{title}' has no Code: line"
             assert re.search(r"^Check: .*`tests/", section, re.M), f"{page.name}: '{title}' has no Check: line"
+
+
+def test_equations_cited_by_the_code_exist():
+    """Every 'eq. (p.n)' in nprob/ names an equation tagged (p.n) on derivation page p."""
+    tags = {}
+    for page in PAGES:
+        tags.update({t: page.name for t in re.findall(r"\\tag\{(\d+\.\d+)\}", page.read_text())})
+    cited = set()
+    for source in (ROOT / "nprob").rglob("*.py"):
+        for group in re.findall(r"eqs?\. \(([\d.]+\)(?:(?:,| and|-)\s*\(?[\d.]+\)?)*)", source.read_text()):
+            cited |= set(re.findall(r"\d+\.\d+", group))
+    assert len(cited) >= 15
+    missing = sorted(c for c in cited if c not in tags)
+    assert not missing, f"cited in nprob/ but not tagged in derivations/: {missing}"
