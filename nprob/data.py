@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .checkpoint import atomic_write
 from .progress import progress_bar
 
 IDX_FILES = {  # key in the cache -> (IDX file name, SHA-256 of the uncompressed file)
@@ -231,16 +232,8 @@ def arrays_from_pickle(raw: bytes, source: str) -> dict[str, np.ndarray]:
 
 
 def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write the uint8 arrays as a compressed .npz: temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mnist-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the uint8 arrays as a compressed .npz, atomically (temporary file, then rename)."""
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
 
 def read_cache(path: Path) -> dict[str, np.ndarray]:

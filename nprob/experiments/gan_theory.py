@@ -11,6 +11,7 @@ import numpy as np
 from scipy import stats
 
 from .. import backend, optim, params
+from ..gan_trainers import GANTrainer
 from ..models import gan_losses as losses
 from ..models.gan import GAN, clip_weights
 from ..nn import MLP
@@ -26,10 +27,10 @@ def train_discriminator(net: MLP, p, sample_real, sample_fake, steps: int, lr: f
     ``sample_real(n)``/``sample_fake(n)`` return device arrays; the generator does not move.
     """
     state = optim.adam_state(p) if not critic else optim.rmsprop_state(p)
+    loss_fn = losses.critic_loss if critic else losses.discriminator_loss
     for _ in progress_bar(range(steps), desc=desc, disable=not verbose, leave=False):
         a_real, c_real = net.forward(p, sample_real())
         a_fake, c_fake = net.forward(p, sample_fake())
-        loss_fn = losses.critic_loss if critic else losses.discriminator_loss
         _, da_real, da_fake = loss_fn(a_real, a_fake)
         grads = p.zeros_like()
         net.backward(da_real, c_real, grads, need_dx=False)
@@ -119,7 +120,6 @@ def saturation(seed: int, d_steps: int, train_steps: int, batch: int = 256, verb
         d_mean, norms = probe()
         curve.append({"d_fake": d_mean, **{f"grad_{k}": v for k, v in norms.items()}})
         train_discriminator(model.discriminator, d, real, fake, every)
-    from ..gan_trainers import GANTrainer
     runs = {}
     for kind in losses.GENERATOR_LOSSES:   # the same weak G against the same strong D, same noise
         tr = GANTrainer(model, g0.copy(), d.copy(), kind=kind, lr_g=1e-3, lr_d=1e-3)
