@@ -29,11 +29,11 @@ def sgd_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 1e-2,
 
 
 def adam_state(params: ParamDict) -> dict:
-    """State for :func:`adam_step`: first and second moments, zero, and the step count.
+    """State for :func:`adam_step`: the two moments (without their (1 - beta) factors), zero, and the step count.
 
     ``_scratch`` is working memory, not state: checkpoints skip keys that start with '_'.
     """
-    return {"m": params.zeros_like().flat, "v": params.zeros_like().flat, "t": 0,
+    return {"m_sum": params.zeros_like().flat, "v_sum": params.zeros_like().flat, "t": 0,
             "_scratch": params.zeros_like().flat}
 
 
@@ -43,13 +43,19 @@ FLUSH_BELOW = 1e-30    # |m|, v below this are set to 0: their effect on a step 
 
 def adam_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 1e-3,
               beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-    """Adam (Kingma and Ba, 2015) with bias correction.
+    """Adam (Kingma and Ba, 2015) with bias correction, in ten passes over the parameters.
 
-    m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
-    theta <- theta - lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t),
-    v_hat = v / (1 - b2^t). The corrections are folded into a step size and an
-    epsilon, which is the same update written with one fewer pass:
-    lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) and eps_t = eps sqrt(1 - b2^t).
+    The textbook update is
+        m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+        theta <- theta - lr * m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
+    The state holds the decayed sums m_sum = m / (1 - b1) and v_sum = v / (1 - b2),
+    whose updates m_sum <- b1 m_sum + g and v_sum <- b2 v_sum + g^2 need one pass
+    fewer each; the (1 - b) factors and both bias corrections go into a step size
+    and an epsilon:
+        theta <- theta - lr_t * m_sum / (sqrt(v_sum) + eps_t),
+        lr_t = lr (1 - b1) / sqrt(1 - b2) * sqrt(1 - b2^t) / (1 - b1^t),
+        eps_t = eps sqrt(1 - b2^t) / sqrt(1 - b2).
+    A test checks this against the textbook form over many steps.
 
     Every pass writes into existing memory (no temporaries). Moments of weights
     that stop receiving gradient decay geometrically into subnormal floats, which
@@ -60,16 +66,14 @@ def adam_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 1e-3
     xp = backend.get_array_module(params.flat)
     state["t"] += 1
     t = state["t"]
-    correction = math.sqrt(1 - beta2**t)
-    lr_t, eps_t = lr * correction / (1 - beta1**t), eps * correction
-    p, g, m, v, tmp = params.flat, grads.flat, state["m"], state["v"], state["_scratch"]
+    correction = math.sqrt((1 - beta2**t) / (1 - beta2))
+    lr_t, eps_t = lr * (1 - beta1) * correction / (1 - beta1**t), eps * correction
+    p, g, m, v, tmp = params.flat, grads.flat, state["m_sum"], state["v_sum"], state["_scratch"]
     f = g.dtype.type
     m *= f(beta1)
-    xp.multiply(g, f(1 - beta1), out=tmp)
-    m += tmp
+    m += g
     v *= f(beta2)
     xp.multiply(g, g, out=tmp)
-    tmp *= f(1 - beta2)
     v += tmp
     xp.sqrt(v, out=tmp)
     tmp += f(eps_t)

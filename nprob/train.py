@@ -64,7 +64,10 @@ def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint
             raise checkpoint.CheckpointError(
                 f"{ckpt} was made with another configuration ({'; '.join(diff)}); "
                 "use another --out folder, or delete the checkpoint to start again")
-        trainer.load_state_arrays(arrays)
+        try:
+            trainer.load_state_arrays(arrays)
+        except checkpoint.CheckpointError as err:
+            raise checkpoint.CheckpointError(f"{ckpt}: {err}") from None
         history, start = meta["history"], meta["epoch"]
         if verbose and start < epochs:
             print(f"[nprob] {trainer.name}: resuming after epoch {start} from {ckpt}", file=sys.stderr)

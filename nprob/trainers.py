@@ -13,6 +13,7 @@ import numpy as np
 
 from . import backend, optim
 from .models import aevb, wake_sleep
+from .checkpoint import CheckpointError
 from .models.helmholtz import HelmholtzMachine
 from .params import ParamDict
 
@@ -60,6 +61,13 @@ class Trainer:
         return out
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state_arrays` saved; a missing entry raises CheckpointError."""
+        wanted = [f"{pname}.params" for pname in self.players] + [
+            f"{pname}.opt.{key}" for pname, p in self.players.items() for key in p.state if not key.startswith("_")]
+        missing = [key for key in wanted if key not in arrays]
+        if missing:
+            raise CheckpointError(f"the checkpoint lacks {', '.join(missing)}: it was made by another optimiser "
+                                  "or another version of nprob; delete it to start that run afresh")
         for pname, p in self.players.items():
             p.params.load(arrays[f"{pname}.params"])
             for key in p.state:

@@ -42,7 +42,7 @@ def test_adam_matches_the_textbook_update_over_many_steps(rng):
     m = np.zeros(7)
     v = np.zeros(7)
     state, g = optim.adam_state(p), p.zeros_like()
-    for t in range(1, 30):
+    for t in range(1, 2 * optim.FLUSH_EVERY + 30):
         g.flat[:] = rng.standard_normal(7)
         optim.adam_step(p, g, state, lr=0.01, beta1=0.8, beta2=0.99, eps=1e-6)
         m = 0.8 * m + 0.2 * g.flat
@@ -55,9 +55,9 @@ def test_vanishing_moments_are_flushed_to_zero():
     """Weights that stop getting gradient: their moments are set to 0 before they turn subnormal."""
     p = params.allocate({"w": (3,)})
     state, g = optim.adam_state(p), p.zeros_like()
-    state["m"][:] = [1e-31, 1e-3, -1e-31]
-    state["v"][:] = [1e-31, 1e-3, 1e-29]
+    state["m_sum"][:] = [1e-31, 1e-3, -1e-31]
+    state["v_sum"][:] = [1e-31, 1e-3, 1e-29]
     state["t"] = optim.FLUSH_EVERY - 1
     optim.adam_step(p, g, state)            # the step with t % FLUSH_EVERY == 0
-    assert state["m"][0] == 0 and state["m"][2] == 0 and state["m"][1] != 0
-    assert state["v"][0] == 0 and state["v"][2] != 0
+    assert state["m_sum"][0] == 0 and state["m_sum"][2] == 0 and state["m_sum"][1] != 0
+    assert state["v_sum"][0] == 0 and state["v_sum"][2] != 0

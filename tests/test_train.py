@@ -49,7 +49,7 @@ def test_resumed_run_equals_uninterrupted_run(kind, tmp_path):
     h2 = run(resumed, tmp_path / "b.npz", epochs=5)    # and resumes from the checkpoint of epoch 3
     for name in straight.players:
         np.testing.assert_array_equal(straight.players[name].params.flat, resumed.players[name].params.flat)
-        np.testing.assert_array_equal(straight.players[name].state["v"], resumed.players[name].state["v"])
+        np.testing.assert_array_equal(straight.players[name].state["v_sum"], resumed.players[name].state["v_sum"])
     strip = lambda h: [{k: v for k, v in row.items() if k != "seconds"} for row in h]  # noqa: E731
     assert strip(h1["epochs"]) == strip(h2["epochs"]) and strip(h1["evals"]) == strip(h2["evals"])
     assert [e["epoch"] for e in h2["evals"]] == [2, 4, 5]
@@ -75,6 +75,16 @@ def test_damaged_checkpoint_is_reported(tmp_path):
     (tmp_path / "e.npz").write_bytes(b"garbage")
     with pytest.raises(checkpoint.CheckpointError, match="unreadable"):
         run(make(), tmp_path / "e.npz", epochs=1)
+
+
+def test_checkpoint_missing_optimiser_state_is_refused(tmp_path):
+    """A checkpoint from an optimiser that kept other moments (or an older nprob) is named, not half-loaded."""
+    run(make(), tmp_path / "g.npz", epochs=1)
+    arrays, meta = checkpoint.load(tmp_path / "g.npz")
+    arrays["enc.opt.m"] = arrays.pop("enc.opt.m_sum")
+    checkpoint.save(tmp_path / "g.npz", arrays, meta)
+    with pytest.raises(checkpoint.CheckpointError, match="lacks enc.opt.m_sum"):
+        run(make(), tmp_path / "g.npz", epochs=2)
 
 
 def test_nan_stops_the_run_with_epoch_step_and_quantity(tmp_path):
