@@ -21,7 +21,9 @@ from .stable import softplus as _softplus
 
 def linear_forward(x, W, b):
     """y = x W + b.  x: (N, D), W: (D, H), b: (H,); returns y (N, H) and the cache (x, W)."""
-    return x @ W + b, (x, W)
+    y = x @ W
+    y += b
+    return y, (x, W)
 
 
 def linear_backward(dy, cache, need_dx: bool = True, out=None):
@@ -68,14 +70,19 @@ LEAKY_SLOPE = 0.2
 
 
 def leaky_relu_forward(x):
-    """y = x for x > 0, LEAKY_SLOPE * x otherwise."""
+    """y = x for x > 0, LEAKY_SLOPE * x otherwise: max(x, LEAKY_SLOPE x), since the slope is below 1.
+
+    (``max`` rather than ``where``: NumPy's ``where`` on an unpredictable mask is
+    several times slower than an arithmetic ufunc.)
+    """
     xp = backend.get_array_module(x)
-    return xp.where(x > 0, x, x * x.dtype.type(LEAKY_SLOPE)), x
+    return xp.maximum(x, x * x.dtype.type(LEAKY_SLOPE)), x
 
 
 def leaky_relu_backward(dy, x):
+    """dx = dy * slope, the slope being 1 where x > 0 and LEAKY_SLOPE elsewhere."""
     xp = backend.get_array_module(dy)
-    return xp.where(x > 0, dy, dy * dy.dtype.type(LEAKY_SLOPE))
+    return dy * xp.maximum(x > 0, dy.dtype.type(LEAKY_SLOPE))
 
 
 def tanh_forward(x):
