@@ -9,7 +9,8 @@ rounds of the times and of the per-round ratios.
   model and, when ``results/checkpoints`` holds them, from the trained model
   (a slowdown late in training, such as one from subnormal floats, shows there);
 * the matrix-products-only floor: the same step's GEMMs, alone, on the same shapes;
-* the optimiser step alone;
+* the optimiser step alone, and the rest (step minus floor minus optimiser: element-wise
+  work and Python);
 * L_k throughput on test images;
 * when PyTorch happens to be installed, the same AEVB model in it (``torch_reference.py``);
 * peak memory (host resident set; device pool on a GPU).
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import sys
 import time
 from pathlib import Path
@@ -109,13 +109,6 @@ def compare_in_rounds(contenders: dict, rounds: int) -> dict:
     return {name: float(np.median(t)) for name, t in times.items()}, times
 
 
-def peak_memory() -> dict:
-    out = {"host_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    if backend.name() == "cupy":
-        out["device_pool_mib"] = backend.xp().get_default_memory_pool().total_bytes() / 2**20
-    return out
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     p.add_argument("--backend", choices=backend.BACKENDS, default="numpy")
@@ -172,7 +165,11 @@ def main(argv=None) -> int:
         step_seconds(lambda b: trainer.step(b, gen), batches(x, warmup))      # warm-up
         medians, per_round = compare_in_rounds(contenders, rounds)
         row = {f"{k}_seconds_per_epoch": v * STEPS_PER_EPOCH for k, v in medians.items()}
-        row["ratio_to_gemm_floor"] = float(np.median(np.array(per_round["nprob"]) / np.array(per_round["gemm_floor"])))
+        ratios = np.array(per_round["nprob"]) / np.array(per_round["gemm_floor"])
+        row["ratio_to_gemm_floor"] = float(np.median(ratios))
+        row["ratio_to_gemm_floor_range"] = [float(ratios.min()), float(ratios.max())]   # the machine's noise
+        row["rest_seconds_per_epoch"] = (row["nprob_seconds_per_epoch"] - row["gemm_floor_seconds_per_epoch"]
+                                         - row["optimizer_seconds_per_epoch"])   # element-wise work and Python
         row["gemm_gflops"] = sum(2 * m * k * n for m, k, n in shapes) / medians["gemm_floor"] / 1e9
         if "torch_eager" in per_round:
             row["torch_over_nprob"] = float(np.median(np.array(per_round["torch_eager"]) / np.array(per_round["nprob"])))
@@ -188,24 +185,29 @@ def main(argv=None) -> int:
         seconds = timed(lambda: backend.to_float(bounds.iw_bound(trainer.model, enc, dec, x_test, k,
                                                                  backend.rng(0, "bench-lk")).mean()), 2)
         result[f"L{k}"] = {"images": n_eval, "seconds": seconds, "seconds_per_10k_images": seconds * 10000 / n_eval}
-    result["memory"] = peak_memory()
+    result["memory"] = backend.peak_memory_mib()
     print_table(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     return 0
 
 
+def _range(row: dict) -> str:
+    low, high = row["ratio_to_gemm_floor_range"]
+    return f"{low:.2f}-{high:.2f}"
+
+
 def print_table(r: dict) -> None:
     print(f"backend {r['backend']}{' (' + r['gpu'] + ')' if 'gpu' in r else ''}, quick={r['quick']}, "
           f"medians of {r['rounds']} alternating rounds of {r['steps_per_round']} steps")
-    print(f"{'algorithm':<12}{'s/epoch':>9}{'GEMM floor':>12}{'ratio':>7}{'GFLOP/s':>9}{'optimiser':>11}"
-          f"{'trained/fresh':>15}{'torch/nprob':>13}")
+    print(f"{'algorithm':<12}{'s/epoch':>9}{'GEMM floor':>12}{'ratio':>7}{'(min-max)':>12}{'GFLOP/s':>9}{'optimiser':>11}"
+          f"{'rest':>6}{'trained/fresh':>15}{'torch/nprob':>13}")
     for name, row in r["algorithms"].items():
         trained = f"{row['trained_over_fresh']:.2f}" if "trained_over_fresh" in row else "-"
         torch = f"{row['torch_over_nprob']:.2f}" if "torch_over_nprob" in row else "-"
         print(f"{name:<12}{row['nprob_seconds_per_epoch']:>9.2f}{row['gemm_floor_seconds_per_epoch']:>12.2f}"
-              f"{row['ratio_to_gemm_floor']:>7.2f}{row['gemm_gflops']:>9.0f}{row['optimizer_seconds_per_epoch']:>11.2f}"
-              f"{trained:>15}{torch:>13}")
+              f"{row['ratio_to_gemm_floor']:>7.2f}{_range(row):>12}{row['gemm_gflops']:>9.0f}{row['optimizer_seconds_per_epoch']:>11.2f}"
+              f"{row['rest_seconds_per_epoch']:>6.2f}{trained:>15}{torch:>13}")
     if "torch_version" in r:
         row = r["algorithms"]["aevb"]
         print(f"PyTorch {r['torch_version']} eager AEVB: {row['torch_eager_seconds_per_epoch']:.2f} s/epoch")

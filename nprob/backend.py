@@ -161,3 +161,12 @@ def keep_freed_memory(threshold_bytes: int = 1 << 28) -> bool:
     ok &= mallopt(M_TRIM_THRESHOLD, 2 * threshold_bytes) == 1
     ok &= mallopt(M_TOP_PAD, threshold_bytes // 4) == 1
     return bool(ok)
+
+
+def peak_memory_mib() -> dict:
+    """Peak memory of this process so far: host resident set, and on a GPU the device pool, in MiB."""
+    import resource
+    out = {"host_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if _active == "cupy":
+        out["device_pool_mib"] = _cupy.get_default_memory_pool().total_bytes() / 2**20
+    return out

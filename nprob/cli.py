@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -121,6 +122,7 @@ def main(argv=None) -> int:
     except ValueError as err:
         p.error(str(err))
     backend.keep_freed_memory()
+    started = time.perf_counter()
     try:
         if not args.plots_only:
             if "helmholtz" in args.parts:
@@ -128,6 +130,10 @@ def main(argv=None) -> int:
             if "gan" in args.parts:
                 gan_experiments.run(gan_cfg, out, verbose=not args.quiet)
         build(out, verbose=not args.quiet)
+        if not args.quiet:
+            memory = ", ".join(f"{k} {v:.0f}" for k, v in backend.peak_memory_mib().items())
+            print(f"[nprob] done in {(time.perf_counter() - started) / 60:.1f} min; peak memory: {memory}",
+                  file=sys.stderr)
     except KeyboardInterrupt:
         return 130
     except (backend.BackendError, MNISTError, CheckpointError, TrainingDiverged, FileNotFoundError) as err:
