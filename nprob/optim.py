@@ -60,8 +60,9 @@ def adam_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 1e-3
     Every pass writes into existing memory (no temporaries). Moments of weights
     that stop receiving gradient decay geometrically into subnormal floats, which
     are slow on CPUs; every FLUSH_EVERY steps such vanishing moments are set to 0.
-    (Splitting the buffer across CPU threads was measured and did not pay inside a
-    training step: the update is limited by memory traffic, not by one core.)
+    (Measured inside a training step and dropped: splitting the passes across CPU
+    threads, cache-sized blocks, and scipy's BLAS axpy, whose own thread pool slowed
+    NumPy's matrix products.)
     """
     xp = backend.get_array_module(params.flat)
     state["t"] += 1
