@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import backend, optim
-from .models import aevb, wake_sleep
 from .checkpoint import CheckpointError
+from .models import aevb, wake_sleep
 from .models.helmholtz import HelmholtzMachine
 from .params import ParamDict
 
