@@ -18,6 +18,8 @@ from . import gan_games, gan_theory, require_positive
 
 @dataclass(frozen=True)
 class GANConfig:
+    """Every setting that determines the numbers of the section 2 experiments."""
+
     backend: str = "numpy"
     seed: int = 0
     optimal_d_steps: int = 3000

@@ -23,6 +23,8 @@ from . import gan_losses as losses
 
 @dataclass(frozen=True)
 class BiGAN:
+    """The three-player game: generator G(z), inference network Q(x), discriminator D on (x, z) pairs."""
+
     x_dim: int = 2
     z_dim: int = 2
     g_hidden: tuple[int, ...] = (128, 128)
