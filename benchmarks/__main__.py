@@ -132,8 +132,8 @@ def main(argv=None) -> int:
               "steps_per_round": steps, "python": platform.python_version(), "numpy": np.__version__,
               "algorithms": {}}
     if args.backend == "cupy":
-        props = backend.xp().cuda.runtime.getDeviceProperties(0)
-        result["gpu"] = props["name"].decode()
+        result["gpu"] = backend.device_name()
+        result["standin"] = backend.is_standin()   # stand-in timings are NumPy's on the CPU, never a GPU's
     xs = batches(x, steps)
     reference = None
     if args.backend == "numpy":

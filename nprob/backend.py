@@ -8,8 +8,14 @@ recommend, so the same code runs on either backend.
 
 Training runs in float32 (:data:`DTYPE`); gradient checks cast to float64.
 Random numbers come only from generators made here from an explicit seed.
+
+With ``NPROB_CUPY_STANDIN=1`` the ``cupy`` backend is :mod:`nprob.cupy_standin`,
+a strict NumPy imitation of CuPy for testing the GPU path without a GPU.
 """
 from __future__ import annotations
+
+import os
+import warnings
 
 import numpy as np
 
@@ -20,12 +26,31 @@ _cupy = None          # the cupy module once use('cupy') has succeeded
 _active = "numpy"
 
 
+STANDIN_VARIABLE = "NPROB_CUPY_STANDIN"
+
+
 class BackendError(RuntimeError):
     """The requested backend cannot be used on this machine."""
 
 
+class StandinWarning(UserWarning):
+    """The 'cupy' backend is the NumPy stand-in: no GPU is used."""
+
+
+def standin_requested() -> bool:
+    """True when ``NPROB_CUPY_STANDIN`` asks for the CuPy stand-in (any value but '', '0')."""
+    return os.environ.get(STANDIN_VARIABLE, "") not in ("", "0")
+
+
 def _import_cupy():
-    """Import CuPy and check that a CUDA device is visible, or explain what is missing."""
+    """CuPy (or, when requested, its stand-in), checked for a visible CUDA device, or explain what is missing."""
+    if standin_requested():
+        from . import cupy_standin
+        return cupy_standin
+    return _import_real_cupy()
+
+
+def _import_real_cupy():
     try:
         import cupy  # the only CuPy import in nprob
     except ImportError as err:
@@ -52,9 +77,26 @@ def use(name: str) -> None:
     global _cupy, _active
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    if name == "cupy" and _cupy is None:
-        _cupy = _import_cupy()
+    if name == "cupy":
+        module = _import_cupy()
+        if is_standin(module):
+            warnings.warn(f"{STANDIN_VARIABLE} is set: the 'cupy' backend is a NumPy stand-in on the CPU; "
+                          "no GPU is used", StandinWarning, stacklevel=2)
+        _cupy = module
     _active = name
+
+
+def is_standin(module=None) -> bool:
+    """True when ``module`` (default: the active cupy module, if any) is the CuPy stand-in."""
+    module = module if module is not None else (_cupy if _active == "cupy" else None)
+    return getattr(module, "STANDIN", False)
+
+
+def device_name() -> str:
+    """What runs the arrays: 'cpu (numpy)', the GPU's name, or the stand-in's description."""
+    if _active != "cupy":
+        return "cpu (numpy)"
+    return _cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
 
 
 def name() -> str:
@@ -68,9 +110,18 @@ def xp():
 
 
 def cupy_available() -> bool:
-    """True when CuPy imports and sees a GPU (used by tests to skip cleanly)."""
+    """True when the 'cupy' backend can be used: real CuPy with a GPU, or the stand-in when requested."""
     try:
         _import_cupy()
+    except BackendError:
+        return False
+    return True
+
+
+def real_gpu_available() -> bool:
+    """True when real CuPy imports and sees a GPU, whatever the stand-in variable says."""
+    try:
+        _import_real_cupy()
     except BackendError:
         return False
     return True
@@ -167,6 +218,8 @@ def peak_memory_mib() -> dict:
     """Peak memory of this process so far: host resident set, and on a GPU the device pool, in MiB."""
     import resource
     out = {"host_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    if _active == "cupy":
+    if _active == "cupy" and is_standin():
+        out["standin_pool_mib_no_gpu"] = 0.0
+    elif _active == "cupy":
         out["device_pool_mib"] = _cupy.get_default_memory_pool().total_bytes() / 2**20
     return out

@@ -86,3 +86,19 @@ def test_invalid_k_is_refused(model_and_data):
     enc, dec, x = model_and_data
     with pytest.raises(ValueError, match="positive"):
         bounds.iw_bound(MODEL, enc, dec, x, 0, backend.rng(0))
+
+
+def test_bounds_on_either_backend(rng, any_backend):
+    """On the device: L_100 stays there and is finite; the quadrature log p(x) matches the host value."""
+    enc, dec = MODEL.init(rng, "glorot", dtype=np.float64)
+    dec.flat *= 3
+    x_host = (rng.random((4, 10)) < 0.5).astype(np.float64)
+    x = backend.asarray(x_host, dtype=np.float64)
+    est = bounds.iw_bound(MODEL, enc, dec, x, 100, backend.rng(0, "test"))
+    log_px = bounds.log_marginal_grid(MODEL, dec, x, limit=7, n=201)
+    assert backend.get_array_module(est) is backend.xp()
+    host_dec = type(dec)(backend.to_host(dec.flat), dec.shapes)
+    backend.use("numpy")
+    np.testing.assert_allclose(backend.to_host(log_px), bounds.log_marginal_grid(MODEL, host_dec, x_host, 7, 201),
+                               rtol=1e-10)
+    assert est.shape == (4,) and np.all(np.isfinite(backend.to_host(est)))

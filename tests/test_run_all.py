@@ -1,5 +1,7 @@
-"""run_all.py end to end on NumPy: the quick configuration, a redraw, and a clear error for bad options."""
+"""run_all.py end to end: the quick configuration on NumPy and on the CuPy stand-in, a redraw, bad options."""
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,15 +11,56 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_all(*args, check=True):
+def run_all(*args, check=True, env=None):
     return subprocess.run([sys.executable, str(ROOT / "run_all.py"), *args], capture_output=True, text=True,
-                          check=check, cwd=ROOT, timeout=900)
+                          check=check, cwd=ROOT, timeout=900, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def numpy_quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("numpy") / "quick"
+    run_all("--quick", "--quiet", "--out", str(out))
+    return out
+
+
+def key_paths(obj, prefix=""):
+    """Every key path of nested dicts (lists of dicts contribute their first item's keys)."""
+    if isinstance(obj, list) and obj and isinstance(obj[0], dict):
+        return key_paths(obj[0], prefix + "[]")
+    if not isinstance(obj, dict):
+        return set()
+    return set().union(*([{prefix + "/" + k} | key_paths(v, prefix + "/" + k) for k, v in obj.items()] or [set()]))
+
+
+def outline(report: str) -> list[str]:
+    """Headings and the bold lead words of paragraphs: the report's sections, without its numbers."""
+    return [line for line in report.splitlines() if line.startswith("#")] + re.findall(r"^\*\*([^*]+)\*\*", report, re.M)
 
 
 @pytest.mark.slow
-def test_quick_run_writes_everything_and_redraws(tmp_path):
+@pytest.mark.gpu
+def test_quick_run_on_the_cupy_standin_matches_numpys(numpy_quick, tmp_path):
+    """The whole GPU path of run_all.py, through the stand-in: same metrics keys, figures and report sections."""
+    out = tmp_path / "standin"
+    done = run_all("--quick", "--quiet", "--backend", "cupy", "--out", str(out), env={"NPROB_CUPY_STANDIN": "1"})
+    assert "stand-in" in done.stderr and "no GPU" in done.stderr
+    for f in (out / "figures").glob("*.png"):
+        f.unlink()
+    run_all("--plots-only", "--quiet", "--out", str(out), env={"NPROB_CUPY_STANDIN": "1"})
+    metrics = json.loads((out / "metrics.json").read_text())
+    reference = json.loads((numpy_quick / "metrics.json").read_text())
+    assert metrics["config"]["backend"] == "cupy" and "stand-in" in metrics["versions"]["cupy"]
+    assert key_paths(metrics) - {"/versions/cupy", "/versions/gpu"} == key_paths(reference)
+    assert sorted(p.name for p in (out / "figures").glob("*.png")) == \
+        sorted(p.name for p in (numpy_quick / "figures").glob("*.png"))
+    assert outline((out / "report.md").read_text()) == outline((numpy_quick / "report.md").read_text())
+
+
+@pytest.mark.slow
+def test_quick_run_writes_everything_and_redraws(numpy_quick, tmp_path):
+    import shutil
     out = tmp_path / "quick"
-    run_all("--quick", "--quiet", "--out", str(out))
+    shutil.copytree(numpy_quick, out)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["epochs"] == 3 and metrics["config"]["backend"] == "numpy"
     for name in ("aevb", "wake_sleep"):
