@@ -79,3 +79,17 @@ def test_weight_clipping(gan_setup):
     d.flat[:] = dev(np.linspace(-1, 1, d.flat.size))
     clip_weights(d, 0.01)
     assert float(abs(d.flat).max()) == 0.01 and float(d["disc.W1"].max()) <= 0.01
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_real_side_and_nonsaturating_gradients_keep_precision_in_the_tail(dtype):
+    """d softplus(-a)/da = -sigmoid(-a): written so, it keeps full relative precision where D is sure
+    (as 1 - sigmoid(a) it would be exactly 0 in float32 from a of about 17 on)."""
+    a = np.array([[-30.0], [-5.0], [5.0], [17.0], [25.0], [40.0], [80.0]], dtype=dtype)
+    exact = -1 / (1 + np.exp(a.astype(np.float64))) / len(a)       # -sigmoid(-a) / N
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    _, da_real, _ = gan_losses.discriminator_loss(a, a)
+    _, da_ns = gan_losses.generator_loss(a, "nonsaturating")
+    for grad in (da_real, da_ns):
+        assert grad.dtype == dtype and np.all(grad < 0)
+        np.testing.assert_allclose(grad, exact, rtol=tol)

@@ -69,3 +69,31 @@ def test_sleep_gradient_touches_only_the_recognition_net(setup, rng):
     _, g_enc = wake_sleep.sleep_loss_and_grads(MODEL, enc, z, x_dream)
     loss = lambda: wake_sleep.sleep_loss_and_grads(MODEL, enc, z, x_dream)[0]["sleep"]  # noqa: E731
     assert max(check_params(loss, enc, g_enc).values()) < 1e-7
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, bool, np.float32])
+def test_data_of_the_wrong_dtype_are_refused(dtype, rng):
+    """Integer data made every gradient 0 and bool data flipped its sign; now they are refused."""
+    from nprob import bounds
+    enc, dec = MODEL.init(rng, "glorot", dtype=np.float64)
+    x = (rng.random((5, 12)) < 0.5).astype(dtype)
+    eps = rng.standard_normal((1, 5, 2))
+    for call in (lambda: aevb.loss_and_grads(MODEL, enc, dec, x, eps),
+                 lambda: wake_sleep.wake_loss_and_grads(MODEL, enc, dec, x, eps),
+                 lambda: bounds.iw_bound(MODEL, enc, dec, x, 3, backend.rng(0))):
+        with pytest.raises(TypeError, match="float32 or float64|parameters are float64"):
+            call()
+
+
+def test_noise_of_shape_n_by_j_means_one_sample(setup, rng):
+    enc, dec, x = setup
+    eps = dev(rng.standard_normal((5, 2)))
+    for loss in (aevb.loss_and_grads, wake_sleep.wake_loss_and_grads):
+        flat, grads_flat = loss(MODEL, enc, dec, x, eps)
+        one, grads_one = loss(MODEL, enc, dec, x, eps[None])
+        assert float(next(iter(flat.values()))) == float(next(iter(one.values())))
+        as_tuple = lambda g: g if isinstance(g, tuple) else (g,)  # noqa: E731
+        for a, b in zip(as_tuple(grads_flat), as_tuple(grads_one)):
+            np.testing.assert_array_equal(backend.to_host(a.flat), backend.to_host(b.flat))
+    with pytest.raises(ValueError, match=r"shape \(L, 5, 2\)"):
+        aevb.loss_and_grads(MODEL, enc, dec, x, dev(rng.standard_normal((3, 4, 2))))

@@ -11,15 +11,19 @@ assignment, averaged over the batch, so its unit is nats per image.
 from __future__ import annotations
 
 from .. import distributions as D
+from .. import validate
 from .helmholtz import HelmholtzMachine
 
 
 def loss_and_grads(model: HelmholtzMachine, enc, dec, x, eps):
     """Negative ELBO estimate and its gradients with the noise ``eps`` held fixed.
 
-    x: (N, D) in [0, 1]; eps: (L, N, J) standard normal. Returns
-    ``({'loss', 'kl', 'recon'}, (grad_enc, grad_dec))``; scalars stay on the device.
+    x: (N, D) in [0, 1], in the parameters' float dtype; eps: (L, N, J) standard normal, or
+    (N, J) for L = 1. Returns ``({'loss', 'kl', 'recon'}, (grad_enc, grad_dec))``; scalars
+    stay on the device.
     """
+    validate.float_array(x, enc.flat.dtype, "x")
+    eps = validate.noise(validate.float_array(eps, enc.flat.dtype, "eps"), x.shape[0], model.z_dim)
     L, N = eps.shape[0], x.shape[0]
     mu, logvar, enc_cache = model.encode(enc, x)
     z, std = D.gaussian_sample(mu, logvar, eps)                      # eq. (3.4)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend
+from .. import backend, validate
 from ..nn import MLP, init_networks
 from ..stable import sigmoid
 from . import gan_losses as losses
@@ -48,6 +48,8 @@ class GAN:
         x_real: (N, x_dim); z: (M, z_dim). Returns ({'d_loss', 'd_real', 'd_fake'}, grad_d)
         where d_real, d_fake are mean D (or mean f for a critic) on real and fake samples.
         """
+        validate.float_array(x_real, d.flat.dtype, "x_real")
+        validate.float_array(z, g.flat.dtype, "z")
         x_fake = self.generate(g, z)
         a_real, cache_real = self.discriminator.forward(d, x_real)
         a_fake, cache_fake = self.discriminator.forward(d, x_fake)
@@ -68,6 +70,7 @@ class GAN:
         The loss's gradient flows back through the discriminator to its input and on
         into G; the discriminator's own parameters get no gradient. Returns ({'g_loss'}, grad_g).
         """
+        validate.float_array(z, g.flat.dtype, "z")
         x_fake, g_cache = self.generator.forward(g, z)
         a_fake, d_cache = self.discriminator.forward(d, x_fake)
         if kind == "critic":

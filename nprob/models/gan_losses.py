@@ -17,10 +17,12 @@ def discriminator_loss(a_real, a_fake):
     """-[mean log D(x_real) + mean log(1 - D(x_fake))] = -V(D, G), eq. (6.1).
 
     a_real: (N, 1), a_fake: (M, 1). Returns the loss and dloss/da_real, dloss/da_fake.
+    d softplus(-a)/da = sigmoid(a) - 1 is computed as -sigmoid(-a): the same number, but exact
+    for large a, where 1 - sigmoid(a) would cancel to 0 (in float32 from a of about 17 on).
     """
     n, m = a_real.shape[0], a_fake.shape[0]
     loss = softplus(-a_real).mean() + softplus(a_fake).mean()
-    return loss, (sigmoid(a_real) - 1) * a_real.dtype.type(1 / n), sigmoid(a_fake) * a_fake.dtype.type(1 / m)
+    return loss, sigmoid(-a_real) * a_real.dtype.type(-1 / n), sigmoid(a_fake) * a_fake.dtype.type(1 / m)
 
 
 def generator_loss(a_fake, kind: str):
@@ -28,14 +30,15 @@ def generator_loss(a_fake, kind: str):
 
     ``minimax``: mean log(1 - D(G(z))) = -mean softplus(a), gradient -sigmoid(a) / M,
     which vanishes as D(G(z)) -> 0, eq. (6.6). ``nonsaturating``: -mean log D(G(z)) =
-    mean softplus(-a), gradient (sigmoid(a) - 1) / M, which tends to -1 / M there, eq. (6.7).
+    mean softplus(-a), gradient (sigmoid(a) - 1) / M = -sigmoid(-a) / M (the form computed: exact
+    in both tails), which tends to -1 / M there, eq. (6.7).
     """
     m = a_fake.shape[0]
     inv = a_fake.dtype.type(1 / m)
     if kind == "minimax":
         return -softplus(a_fake).mean(), -sigmoid(a_fake) * inv
     if kind == "nonsaturating":
-        return softplus(-a_fake).mean(), (sigmoid(a_fake) - 1) * inv
+        return softplus(-a_fake).mean(), -sigmoid(-a_fake) * inv
     raise ValueError(f"unknown generator loss {kind!r}; choose one of {', '.join(GENERATOR_LOSSES)}")
 
 
