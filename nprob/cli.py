@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import backend
-from .checkpoint import CheckpointError
+from .checkpoint import CheckpointError, ensure_writable
 from .data import MNISTError
 from .experiments import gan as gan_experiments
 from .experiments.helmholtz import HelmholtzConfig
@@ -27,6 +27,13 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
     return value
 
 
@@ -53,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=positive_int, default=None, help=f"default {d.epochs}")
     g.add_argument("--eval-every", type=positive_int, default=None, help=f"evaluate L_k every N epochs "
                    f"(default {d.eval_every})")
-    g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument("--seed", type=non_negative_int, default=d.seed)
     g.add_argument("--batch-size", type=positive_int, default=d.batch_size)
     g.add_argument("--hidden", type=positive_int, nargs="+", default=list(d.hidden), help="hidden layer sizes")
     g.add_argument("--z-dim", type=positive_int, default=d.z_dim)
@@ -62,7 +69,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--optimizer", choices=["adam", "sgd"], default=d.optimizer)
     g.add_argument("--k", type=positive_int, default=None, help=f"samples in L_k (default {d.k})")
     g.add_argument("--lr", type=positive_float, default=d.aevb_lr, help="AEVB learning rate")
-    g.add_argument("--aevb-samples", type=positive_int, default=d.aevb_samples, help="L in eq. (9)")
+    g.add_argument("--aevb-samples", type=positive_int, default=d.aevb_samples,
+                   help="samples L per image in the assignment's eq. (9)")
     g.add_argument("--wake-lr", type=positive_float, default=d.wake_lr)
     g.add_argument("--sleep-lr", type=positive_float, default=d.sleep_lr)
     g.add_argument("--wake-samples", type=positive_int, default=d.wake_samples)
@@ -105,10 +113,9 @@ def config_from(args) -> HelmholtzConfig:
     given = {"epochs": args.epochs, "eval_every": args.eval_every, "k": args.k, "sleep_samples": args.sleep_samples,
              "n_train": args.n_train, "n_eval_train": args.n_eval_train, "n_test": args.n_test,
              "sweep_epochs": args.sweep_epochs}
-    cfg = replace(cfg, **{key: value for key, value in given.items() if value is not None})
-    if args.n_train is not None and args.n_eval_train is None:
-        cfg = replace(cfg, n_eval_train=min(cfg.n_eval_train, cfg.n_train))
-    return cfg
+    if args.n_train is not None and args.n_eval_train is None:   # evaluate on all of a smaller training set
+        given["n_eval_train"] = min(cfg.n_eval_train, args.n_train)
+    return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
 
 def main(argv=None) -> int:
@@ -124,6 +131,8 @@ def main(argv=None) -> int:
     backend.keep_freed_memory()
     started = time.perf_counter()
     try:
+        if not args.plots_only or out.exists():
+            ensure_writable(out)
         if not args.plots_only:
             if "helmholtz" in args.parts:
                 helmholtz.run(cfg, out, verbose=not args.quiet)
@@ -132,11 +141,16 @@ def main(argv=None) -> int:
         build(out, verbose=not args.quiet)
         if not args.quiet:
             memory = ", ".join(f"{k} {v:.0f}" for k, v in backend.peak_memory_mib().items())
-            print(f"[nprob] done in {(time.perf_counter() - started) / 60:.1f} min; peak memory: {memory}",
-                  file=sys.stderr)
+            print(f"[nprob] done in {(time.perf_counter() - started) / 60:.1f} min on {backend.device_name()}; "
+                  f"peak memory: {memory}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
     except (backend.BackendError, MNISTError, CheckpointError, TrainingDiverged, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:   # a full disk or a folder made read-only while running
+        print(f"error: could not write {err.filename or 'a results file'} ({err.strerror or err}); every "
+              "checkpoint written before is kept: free space or fix permissions, then run the same command "
+              "to resume", file=sys.stderr)
         return 1
     return 0

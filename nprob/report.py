@@ -6,7 +6,6 @@ report is computed from measured numbers, which also go to ``summary.json``.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -125,7 +124,7 @@ def build(out: Path, verbose: bool = True) -> Path:
     metrics_path = out / "metrics.json"
     if not metrics_path.exists():
         raise FileNotFoundError(f"{metrics_path} does not exist: train first (run_all.py without --plots-only)")
-    metrics = json.loads(metrics_path.read_text())
+    metrics = checkpoint.read_json_object(metrics_path)
     mnist = load_mnist(verbose=verbose)
     figures, summary, cfg, analysis = [], {}, None, {}
     if "config" in metrics:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from .checkpoint import write_text
 from .plots import LABELS
 
 def _final(history: dict, key: str):
@@ -94,7 +95,7 @@ def write_report(out: Path, metrics: dict, cfg, summary: dict, figures: list, ga
     lines += ["Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()), "", "## Figures", ""]
     lines += [f"![{f.stem}]({f.as_posix()})" for f in figures]
     path = out / "report.md"
-    path.write_text("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
     return path
 
 

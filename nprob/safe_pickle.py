@@ -45,15 +45,30 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
             ) from None
 
 
-def _check_plain(obj):
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.hasobject:
-            raise UnsafePickleError("refusing an object array: this file may only contain numeric arrays")
-    elif isinstance(obj, (tuple, list)):
-        for item in obj:
-            _check_plain(item)
-    elif not isinstance(obj, (int, float, str, bytes, type(None))):
-        raise UnsafePickleError(f"unexpected {type(obj).__name__} in an array-only pickle")
+def _check_plain(root) -> None:
+    """Walk ``root`` once per distinct object (a pickle may share one list many times: its work stays
+    linear in the number of objects), refusing cycles and anything but arrays, numbers, strings and bytes."""
+    done, on_path = set(), set()
+    stack = [(root, False)]
+    while stack:
+        obj, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(obj))
+            done.add(id(obj))
+            continue
+        if isinstance(obj, np.ndarray):
+            if obj.dtype.hasobject:
+                raise UnsafePickleError("refusing an object array: this file may only contain numeric arrays")
+        elif isinstance(obj, (tuple, list)):
+            if id(obj) in on_path:
+                raise UnsafePickleError("refusing a container that contains itself")
+            if id(obj) in done:
+                continue
+            on_path.add(id(obj))
+            stack.append((obj, True))
+            stack.extend((item, False) for item in obj)
+        elif not isinstance(obj, (int, float, str, bytes, type(None))):
+            raise UnsafePickleError(f"unexpected {type(obj).__name__} in an array-only pickle")
 
 
 def safe_loads(data: bytes):

@@ -9,7 +9,10 @@ and ``evaluate(trainer, epoch)``. Three promises:
   ``(seed, trainer.name, 'shuffle', e)``, so a run resumed from epoch e draws
   what an uninterrupted run would have drawn: the numbers are identical.
 * **Honest failure.** A NaN or infinity in any logged quantity stops the run
-  with the epoch, step and quantity; the last good checkpoint stays as it was.
+  with the epoch, step and quantity; so does divergence (an epoch's mean loss
+  beyond LOSS_GROWTH times its first epoch's, or a network's parameter norm
+  beyond NORM_GROWTH times its value before training). The last checkpoint
+  stays as it was.
 * **Cheap logs.** Per-step scalars stay on the device in one array and come to
   the host every ``log_every`` steps, not every step.
 """
@@ -26,20 +29,68 @@ from . import backend, checkpoint
 from .progress import progress_bar
 
 
+LOSS_GROWTH = 1e3   # |epoch mean loss| beyond this times max(|first epoch's mean|, 1) is divergence
+NORM_GROWTH = 1e3   # a parameter norm beyond this times its norm before training is divergence
+
+
 class TrainingDiverged(RuntimeError):
-    """A loss or evaluation became NaN or infinite."""
+    """A loss or evaluation became NaN or infinite, or grew beyond the divergence limits."""
+
+
+def _stop(where: str, what: str, ckpt: Path):
+    kept = f"the last checkpoint is kept at {ckpt}" if ckpt.exists() else "no checkpoint was written"
+    raise TrainingDiverged(f"{where}: {what}; {kept}")
 
 
 def _check_finite(values: dict, where: str, ckpt: Path) -> None:
     for key, value in values.items():
         if not math.isfinite(value):
-            kept = f"the last good checkpoint is kept at {ckpt}" if ckpt.exists() else "no checkpoint was written"
-            raise TrainingDiverged(f"{where}: {key} became {value}; {kept}")
+            _stop(where, f"{key} became {value}", ckpt)
+
+
+def _check_growth(values: dict, reference: dict, limit: float, floor: float, where: str, ckpt: Path) -> None:
+    """Stop when a value's size exceeds ``limit`` times its reference's (at least ``floor``)."""
+    for key, value in values.items():
+        bound = limit * max(abs(reference.get(key, value)), floor)
+        if abs(value) > bound:
+            _stop(where, f"{key} reached {value:.4g}, beyond {limit:g} times its starting size "
+                  f"{reference.get(key, value):.4g} (diverging: try a smaller learning rate)", ckpt)
+
+
+def _norms(trainer) -> dict:
+    return {f"parameter norm of {name}": math.sqrt(backend.to_float((p.params.flat * p.params.flat).sum()))
+            for name, p in trainer.players.items()}
 
 
 def _config_mismatch(saved: dict, current: dict) -> list[str]:
     keys = sorted(set(saved) | set(current))
     return [f"{k}: checkpoint {saved.get(k)!r}, now {current.get(k)!r}" for k in keys if saved.get(k) != current.get(k)]
+
+
+def read_checkpoint(path, config: dict, epochs: int):
+    """The checkpoint at ``path`` as (arrays, meta) if it may be resumed for ``config`` and ``epochs``; None if absent.
+
+    Refused with CheckpointError: an unreadable file, one without a configuration, one made
+    with another configuration, or one holding more epochs than asked for (its numbers would be
+    reported under the smaller count). Run for every checkpoint before anything is written.
+    """
+    ckpt = Path(path)
+    if not ckpt.exists():
+        return None
+    arrays, meta = checkpoint.load(ckpt)
+    if not {"config", "epoch", "history"} <= set(meta):
+        raise checkpoint.CheckpointError(f"{ckpt} has no configuration, epoch or history: it was not written by "
+                                         "nprob's training loop; move it away to start that run afresh")
+    diff = _config_mismatch(meta["config"], config)
+    if diff:
+        raise checkpoint.CheckpointError(
+            f"{ckpt} was made with another configuration ({'; '.join(diff)}); "
+            "use another --out folder, or delete the checkpoint to start again")
+    if meta["epoch"] > epochs:
+        raise checkpoint.CheckpointError(
+            f"{ckpt} holds {meta['epoch']} epochs, more than the {epochs} asked for; ask for at least "
+            f"{meta['epoch']} epochs (its numbers are kept), or use another --out folder")
+    return arrays, meta
 
 
 def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint_path, config: dict,
@@ -56,14 +107,10 @@ def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint
     n = x_train.shape[0]
     if batch_size < 1 or n < batch_size:
         raise ValueError(f"batch size must be in 1..{n} (the training set size), got {batch_size}")
-    history, start = {"epochs": [], "evals": []}, 0
-    if ckpt.exists():
-        arrays, meta = checkpoint.load(ckpt)
-        diff = _config_mismatch(meta["config"], config)
-        if diff:
-            raise checkpoint.CheckpointError(
-                f"{ckpt} was made with another configuration ({'; '.join(diff)}); "
-                "use another --out folder, or delete the checkpoint to start again")
+    history, start = {"epochs": [], "evals": [], "start_norms": _norms(trainer)}, 0
+    resumed = read_checkpoint(ckpt, config, epochs)
+    if resumed is not None:
+        arrays, meta = resumed
         try:
             trainer.load_state_arrays(arrays)
         except checkpoint.CheckpointError as err:
@@ -98,6 +145,9 @@ def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint
                     logged = step + 1
             means = backend.to_host(records.mean(axis=0))
             row = {"epoch": epoch, "seconds": time.perf_counter() - t0, **dict(zip(names, map(float, means)))}
+            where = f"{trainer.name} end of epoch {epoch}"
+            _check_growth(dict(zip(names, map(float, means))), (history["epochs"] or [row])[0], LOSS_GROWTH, 1.0,
+                          where, ckpt)
             history["epochs"].append(row)
             if evaluate is not None and (epoch % eval_every == 0 or epoch == epochs):
                 t1 = time.perf_counter()
@@ -105,8 +155,9 @@ def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint
                 _check_finite(result, f"{trainer.name} evaluation after epoch {epoch}", ckpt)
                 history["evals"].append({"epoch": epoch, **result, "seconds": time.perf_counter() - t1})
             for player, p in trainer.players.items():   # a NaN update in the last step shows only here
-                _check_finite({f"a parameter of {player}": backend.to_float(p.params.flat.sum())},
-                              f"{trainer.name} end of epoch {epoch}", ckpt)
+                _check_finite({f"a parameter of {player}": backend.to_float(p.params.flat.sum())}, where, ckpt)
+            if "start_norms" in history:
+                _check_growth(_norms(trainer), history["start_norms"], NORM_GROWTH, 1e-3, where, ckpt)
             checkpoint.save(ckpt, trainer.state_arrays(), {"epoch": epoch, "config": config, "history": history})
             saved = epoch
             if on_epoch_end is not None:

@@ -61,13 +61,22 @@ class Trainer:
         return out
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        """Restore what :meth:`state_arrays` saved; a missing entry raises CheckpointError."""
-        wanted = [f"{pname}.params" for pname in self.players] + [
-            f"{pname}.opt.{key}" for pname, p in self.players.items() for key in p.state if not key.startswith("_")]
+        """Restore what :meth:`state_arrays` saved; a missing, misshapen or non-finite entry raises CheckpointError."""
+        wanted = {f"{pname}.params": p.params.flat for pname, p in self.players.items()}
+        wanted.update({f"{pname}.opt.{key}": value for pname, p in self.players.items()
+                       for key, value in p.state.items() if not key.startswith("_")})
         missing = [key for key in wanted if key not in arrays]
         if missing:
             raise CheckpointError(f"the checkpoint lacks {', '.join(missing)}: it was made by another optimiser "
                                   "or another version of nprob; delete it to start that run afresh")
+        for key, current in wanted.items():
+            shape = () if key.endswith(".t") else current.shape
+            if arrays[key].shape != shape:
+                raise CheckpointError(f"{key} has shape {arrays[key].shape}, the model needs {shape}: the checkpoint "
+                                      "belongs to another model; delete it to start that run afresh")
+            if not np.all(np.isfinite(arrays[key])):
+                raise CheckpointError(f"{key} holds NaN or infinite values: the checkpoint is not usable; delete it "
+                                      "to start that run afresh")
         for pname, p in self.players.items():
             p.params.load(arrays[f"{pname}.params"])
             for key in p.state:

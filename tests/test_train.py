@@ -75,7 +75,7 @@ def test_checkpoint_of_another_configuration_is_refused(tmp_path):
 
 def test_damaged_checkpoint_is_reported(tmp_path):
     (tmp_path / "e.npz").write_bytes(b"garbage")
-    with pytest.raises(checkpoint.CheckpointError, match="unreadable"):
+    with pytest.raises(checkpoint.CheckpointError, match="not a checkpoint"):
         run(make(), tmp_path / "e.npz", epochs=1)
 
 
@@ -103,7 +103,7 @@ def test_nan_stops_the_run_with_epoch_step_and_quantity(tmp_path):
             scalars["kl"] = scalars["kl"] * np.nan
         return scalars
     tr.step = poisoned
-    with pytest.raises(TrainingDiverged, match=r"aevb epoch 2 step 4: kl became nan.*last good checkpoint"):
+    with pytest.raises(TrainingDiverged, match=r"aevb epoch 2 step 4: kl became nan.*last checkpoint is kept"):
         run(tr, tmp_path / "f.npz", epochs=3)
     arrays, meta = checkpoint.load(tmp_path / "f.npz")
     assert meta["epoch"] == 1
@@ -140,3 +140,74 @@ def test_nan_parameters_are_never_checkpointed(tmp_path):
         fit(tr, X[:10], epochs=2, batch_size=10, seed=3, checkpoint_path=tmp_path / "p.npz",
             config={"c": 1}, verbose=False)
     assert checkpoint.load(tmp_path / "p.npz")[1]["epoch"] == 1
+
+
+def test_finite_divergence_stops_like_a_nan(tmp_path):
+    """Weights that explode but stay finite (a learning rate of 1e6) stop the run, keeping the checkpoint."""
+    tr = make()
+    run(tr, tmp_path / "q.npz", epochs=1)
+    real_step = tr.step
+
+    def exploding(x, gen):
+        scalars = real_step(x, gen)
+        tr.players["dec"].params.flat[...] *= 3          # 3^6 per epoch: far beyond 1000 times the start
+        return scalars
+    tr.step = exploding
+    with pytest.raises(TrainingDiverged, match="end of epoch 2: (loss|parameter norm of dec) reached .* beyond 1000 times"):
+        run(tr, tmp_path / "q.npz", epochs=3)
+    assert checkpoint.load(tmp_path / "q.npz")[1]["epoch"] == 1
+
+
+def test_a_loss_that_explodes_stops_the_run(tmp_path):
+    tr = make()
+    real_step = tr.step
+    calls = {"n": 0}
+
+    def exploding(x, gen):
+        calls["n"] += 1
+        scalars = real_step(x, gen)
+        return {**scalars, "loss": scalars["loss"] * (1e6 if calls["n"] > 6 else 1)}
+    tr.step = exploding
+    with pytest.raises(TrainingDiverged, match="end of epoch 2: loss reached"):
+        run(tr, tmp_path / "r.npz", epochs=3)
+
+
+def test_fewer_epochs_than_the_checkpoint_holds_are_refused(tmp_path):
+    run(make(), tmp_path / "s.npz", epochs=3)
+    with pytest.raises(checkpoint.CheckpointError, match="holds 3 epochs, more than the 2 asked for"):
+        run(make(), tmp_path / "s.npz", epochs=2)
+
+
+@pytest.mark.parametrize("damage,match", [
+    (lambda a, m: m.pop("config"), "no configuration"),
+    (lambda a, m: a.update({"dec.params": a["dec.params"][:-1]}), "dec.params has shape"),
+    (lambda a, m: a.update({"enc.opt.v_sum": np.float32(0.5)}), r"enc.opt.v_sum has shape \(\)"),
+    (lambda a, m: a["enc.params"].fill(np.nan), "enc.params holds NaN"),
+])
+def test_damaged_checkpoint_contents_are_named(damage, match, tmp_path):
+    run(make(), tmp_path / "t.npz", epochs=1)
+    arrays, meta = checkpoint.load(tmp_path / "t.npz")
+    damage(arrays, meta)
+    checkpoint.save(tmp_path / "t.npz", arrays, meta)
+    with pytest.raises(checkpoint.CheckpointError, match=match):
+        run(make(), tmp_path / "t.npz", epochs=2)
+
+
+def test_parameter_norm_guard_alone(tmp_path):
+    """A player whose weights grow while its loss stays put is stopped by the norm guard."""
+    from nprob.trainers import Player, Trainer
+    from nprob import params
+
+    class Growing(Trainer):
+        name = "growing"
+
+        def __init__(self):
+            p = params.allocate({"w": (3,)})
+            p.flat[:] = 1
+            self.players = {"w": Player(p, lr=1.0)}
+
+        def step(self, x, gen):
+            self.players["w"].params.flat[...] *= 4
+            return {"loss": x.sum() * 0 + 1.0}
+    with pytest.raises(TrainingDiverged, match="epoch 1: parameter norm of w reached .* beyond 1000 times"):
+        run(Growing(), tmp_path / "u.npz", epochs=2)

@@ -3,16 +3,17 @@
 Results are stored under ``metrics.json['gan']`` (one key per experiment, with
 the configuration under ``metrics.json['gan_config']``); an experiment whose
 results are already there for the same configuration is not run again, and the
-trained games resume from their checkpoints.
+trained games resume from their checkpoints. A folder holding results of another
+configuration is refused before anything is written (only ``mnist_epochs`` may
+grow, which retrains nothing but the MNIST games).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import backend, checkpoint
-from ..data import load_mnist
+from ..data import MNIST_TEST, MNIST_TRAIN, load_mnist
 from . import gan_games, gan_theory, require_positive
 
 
@@ -45,6 +46,13 @@ class GANConfig:
 
     def __post_init__(self):
         require_positive(self, skip=("seed", "lines_thetas"))
+        if self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
+        if self.n_train > MNIST_TRAIN or self.n_test > MNIST_TEST:
+            raise ValueError(f"MNIST has {MNIST_TRAIN} training and {MNIST_TEST} test images; "
+                             f"n_train = {self.n_train} and n_test = {self.n_test} ask for more")
+        if self.mnist_batch > self.n_train:
+            raise ValueError(f"mnist_batch ({self.mnist_batch}) cannot exceed n_train ({self.n_train})")
 
 
 QUICK = dict(optimal_d_steps=200, saturation_d_steps=150, saturation_train_steps=150, lines_steps=150,
@@ -53,11 +61,19 @@ QUICK = dict(optimal_d_steps=200, saturation_d_steps=150, saturation_train_steps
 
 def run(cfg: GANConfig, out: Path, verbose: bool = True) -> dict:
     """Run (or resume) every section-2 experiment and merge the results into ``out/metrics.json``."""
-    backend.use(cfg.backend)
     path = out / "metrics.json"
-    metrics = json.loads(path.read_text()) if path.exists() else {}
-    config = json.loads(json.dumps(asdict(cfg)))   # tuples as lists, as they come back from JSON
-    results = metrics.get("gan", {}) if metrics.get("gan_config") == config else {}
+    metrics = checkpoint.read_json_object(path) if path.exists() else {}
+    config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}   # as JSON gives it back
+    stored = metrics.get("gan_config")
+    changed = sorted(k for k in config if stored is not None and stored.get(k) != config[k])
+    if set(changed) - {"mnist_epochs"}:
+        raise checkpoint.CheckpointError(
+            f"{path} holds section-2 results of another configuration ("
+            + "; ".join(f"{k}: stored {stored.get(k)!r}, now {config[k]!r}" for k in changed)
+            + "); use another --out folder")
+    gan_games.check_checkpoints(cfg, out)
+    results = {k: v for k, v in metrics.get("gan", {}).items() if not (changed and k == "mnist")}
+    backend.use(cfg.backend)
 
     def save(key, value):
         results[key] = value

@@ -16,7 +16,7 @@ from ..gan_trainers import BiGANTrainer, GANTrainer
 from ..models.bigan import BiGAN
 from ..models.gan import GAN
 from ..toy_data import MIXTURES, banana, mode_coverage, sample_mixture
-from ..train import fit
+from ..train import fit, read_checkpoint
 
 TOY_METHODS = ("minimax", "nonsaturating", "wgan", "bigan")
 TOY_POINTS = 65536   # size of the fixed training sample of each toy data set
@@ -43,20 +43,37 @@ def make_toy_trainer(cfg, method: str, seed: int):
     return GANTrainer(model, g, d, kind=method, lr_g=cfg.toy_lr, lr_d=cfg.toy_lr)
 
 
-def _rows_per_step(trainer) -> int:
-    return getattr(trainer, "n_disc", 1)
+def toy_plan(cfg, method: str, data_name: str, seed: int, out: Path) -> dict:
+    """Where a toy game's checkpoint lives, the configuration it must match, its epochs and rows per step."""
+    rows = (cfg.wgan_n_critic if method == "wgan" else 1) * cfg.toy_batch   # the critic's batches come first
+    return {"path": out / "checkpoints" / "gan" / f"{data_name}_{method}_seed{seed}.npz",
+            "config": {**settings(cfg, "toy_", "wgan_"), "method": method, "data": data_name, "seed": seed},
+            "epochs": math.ceil(cfg.toy_steps * rows / TOY_POINTS), "rows": rows}
+
+
+def mnist_plan(cfg, name: str, out: Path) -> dict:
+    """Where an MNIST game's checkpoint lives, the configuration it must match, and its epochs."""
+    return {"path": out / "checkpoints" / "gan" / f"{name}.npz",
+            "config": {**settings(cfg, "mnist_", "n_"), "game": name}, "epochs": cfg.mnist_epochs}
+
+
+def check_checkpoints(cfg, out: Path) -> None:
+    """Refuse, before anything is written, a checkpoint of any game that this configuration cannot resume."""
+    plans = [toy_plan(cfg, method, data_name, seed, out) for data_name in MIXTURES for method in TOY_METHODS
+             for seed in range(cfg.seed, cfg.seed + cfg.toy_seeds)]
+    plans += [toy_plan(cfg, "bigan", "banana", cfg.seed, out)]
+    plans += [mnist_plan(cfg, name, out) for name in ("mnist_gan", "mnist_bigan")]
+    for plan in plans:
+        read_checkpoint(plan["path"], plan["config"], plan["epochs"])
 
 
 def train_toy(cfg, method: str, data_name: str, seed: int, out: Path, verbose: bool, evaluate=None):
     """Train ``method`` on a toy set for cfg.toy_steps generator steps; returns (trainer, history)."""
     trainer = make_toy_trainer(cfg, method, seed)
-    rows = _rows_per_step(trainer) * cfg.toy_batch
+    plan = toy_plan(cfg, method, data_name, seed, out)
     x = backend.asarray(_toy_points(data_name, seed))
-    epochs = math.ceil(cfg.toy_steps * rows / TOY_POINTS)
-    config = {**settings(cfg, "toy_", "wgan_"), "method": method, "data": data_name, "seed": seed}
-    history = fit(trainer, x, epochs=epochs, batch_size=rows, seed=seed, verbose=verbose, config=config,
-                  checkpoint_path=out / "checkpoints" / "gan" / f"{data_name}_{method}_seed{seed}.npz",
-                  evaluate=evaluate, eval_every=epochs)
+    history = fit(trainer, x, epochs=plan["epochs"], batch_size=plan["rows"], seed=seed, verbose=verbose,
+                  config=plan["config"], checkpoint_path=plan["path"], evaluate=evaluate, eval_every=plan["epochs"])
     return trainer, history
 
 
@@ -138,9 +155,9 @@ def mnist_experiment(cfg, out: Path, x_train, x_test, verbose: bool) -> dict:
                 return {}
             z = backend.asarray(backend.host_rng(cfg.seed, "mnist-eval").standard_normal((x_test.shape[0], 2)))
             return inference_metrics(tr.model, tr.players["g"].params, tr.players["q"].params, x_test, z)
-        history = fit(trainer, x_train, epochs=cfg.mnist_epochs, batch_size=cfg.mnist_batch, seed=cfg.seed,
-                      checkpoint_path=out / "checkpoints" / "gan" / f"{name}.npz", verbose=verbose,
-                      config={**settings(cfg, "mnist_", "n_"), "game": name}, evaluate=evaluate,
-                      eval_every=cfg.mnist_epochs)
+        plan = mnist_plan(cfg, name, out)
+        history = fit(trainer, x_train, epochs=plan["epochs"], batch_size=cfg.mnist_batch, seed=cfg.seed,
+                      checkpoint_path=plan["path"], verbose=verbose, config=plan["config"], evaluate=evaluate,
+                      eval_every=plan["epochs"])
         result[name] = history
     return result

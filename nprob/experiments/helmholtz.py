@@ -6,16 +6,15 @@ Results go to ``OUT/metrics.json`` and ``OUT/checkpoints/{aevb,wake_sleep}.npz``
 """
 from __future__ import annotations
 
-import json
 import platform
 import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .. import backend, bounds, checkpoint
-from ..data import load_mnist
+from ..data import MNIST_TEST, MNIST_TRAIN, load_mnist
 from ..models.helmholtz import HelmholtzMachine
-from ..train import fit
+from ..train import fit, read_checkpoint
 from ..trainers import AEVBTrainer, WakeSleepTrainer
 from . import require_positive
 
@@ -39,7 +38,7 @@ class HelmholtzConfig:
     optimizer: str = "adam"
     k: int = 100                    # L_k for evaluation
     aevb_lr: float = 1e-3
-    aevb_samples: int = 1           # L in eq. (9)
+    aevb_samples: int = 1           # L in the assignment's eq. (9)
     wake_lr: float = 1e-3
     sleep_lr: float = 1e-4
     wake_samples: int = 1
@@ -52,8 +51,15 @@ class HelmholtzConfig:
 
     def __post_init__(self):
         require_positive(self)
+        if self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
+        if self.n_train > MNIST_TRAIN or self.n_test > MNIST_TEST:
+            raise ValueError(f"MNIST has {MNIST_TRAIN} training and {MNIST_TEST} test images; "
+                             f"n_train = {self.n_train} and n_test = {self.n_test} ask for more")
         if self.n_eval_train > self.n_train:
-            raise ValueError("n_eval_train cannot exceed n_train")
+            raise ValueError(f"n_eval_train ({self.n_eval_train}) cannot exceed n_train ({self.n_train})")
+        if self.batch_size > self.n_train:
+            raise ValueError(f"batch_size ({self.batch_size}) cannot exceed n_train ({self.n_train})")
 
     def for_algorithm(self, name: str) -> dict:
         """The settings a checkpoint of ``name`` must agree with (epochs may grow on resume)."""
@@ -108,28 +114,45 @@ def make_evaluator(cfg: HelmholtzConfig, name: str, splits: dict, verbose: bool)
     return evaluate
 
 
+def sweep_configs(cfg: HelmholtzConfig) -> dict:
+    """{checkpoint name: configuration} of the short Wake-Sleep runs, one per sleep learning rate."""
+    return {f"sweep/sleep_lr_{lr:g}": replace(cfg, sleep_lr=lr, epochs=cfg.sweep_epochs, eval_every=cfg.sweep_epochs)
+            for lr in cfg.sweep_sleep_lrs}
+
+
+def planned_runs(cfg: HelmholtzConfig, out: Path) -> list:
+    """(algorithm, configuration, checkpoint path) of every training run of this section."""
+    runs = [(name, cfg, out / "checkpoints" / f"{name}.npz") for name in ALGORITHMS]
+    return runs + [("wake_sleep", c, out / "checkpoints" / f"{key}.npz") for key, c in sweep_configs(cfg).items()]
+
+
 def sleep_lr_sweep(cfg: HelmholtzConfig, out: Path, x_train, x_test, verbose: bool) -> dict:
     """Short Wake-Sleep runs, one per sleep learning rate, scored by L_k on the test set."""
     runs = []
-    for lr in cfg.sweep_sleep_lrs:
-        c = replace(cfg, sleep_lr=lr, epochs=cfg.sweep_epochs, eval_every=cfg.sweep_epochs)
+    for key, c in sweep_configs(cfg).items():
         history = fit(make_trainer(c, "wake_sleep"), x_train, epochs=c.epochs, batch_size=c.batch_size,
-                      seed=c.seed, checkpoint_path=out / "checkpoints" / "sweep" / f"sleep_lr_{lr:g}.npz",
+                      seed=c.seed, checkpoint_path=out / "checkpoints" / f"{key}.npz",
                       config=c.for_algorithm("wake_sleep"), eval_every=c.eval_every, verbose=verbose,
-                      evaluate=make_evaluator(c, f"sweep sleep_lr={lr:g}", {"test": x_test}, verbose))
-        runs.append({"sleep_lr": lr, "wake_lr": c.wake_lr, "sleep_samples": c.sleep_samples,
+                      evaluate=make_evaluator(c, f"sweep sleep_lr={c.sleep_lr:g}", {"test": x_test}, verbose))
+        runs.append({"sleep_lr": c.sleep_lr, "wake_lr": c.wake_lr, "sleep_samples": c.sleep_samples,
                      "L_test": history["evals"][-1][f"L{c.k}_test"], "history": history})
     return {"epochs": cfg.sweep_epochs, "runs": runs}
 
 
 def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
-    """Train (or resume) both algorithms and the sweep; returns the metrics written to ``out/metrics.json``."""
+    """Train (or resume) both algorithms and the sweep; returns the metrics written to ``out/metrics.json``.
+
+    Every checkpoint is checked against this configuration before anything is written,
+    so a refused run leaves the results folder exactly as it was.
+    """
+    metrics_path = out / "metrics.json"
+    metrics = checkpoint.read_json_object(metrics_path) if metrics_path.exists() else {}   # keep other sections
+    for name, c, path in planned_runs(cfg, out):
+        read_checkpoint(path, c.for_algorithm(name), c.epochs)
     backend.use(cfg.backend)
     mnist = load_mnist(verbose=verbose)
     x_train = backend.asarray(mnist.x_train[:cfg.n_train])
     x_test = backend.asarray(mnist.x_test[:cfg.n_test])
-    metrics_path = out / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}   # keep other sections
     metrics.update(config=asdict(cfg), versions=versions())
 
     def save_metrics(name, history):
@@ -137,11 +160,11 @@ def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
         checkpoint.write_json(metrics_path, metrics)
 
     splits = {"test": x_test, "train": x_train[:cfg.n_eval_train]}
-    for name in ALGORITHMS:
+    for name, _, path in planned_runs(cfg, out)[:len(ALGORITHMS)]:
         history = fit(make_trainer(cfg, name), x_train, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                      seed=cfg.seed, checkpoint_path=out / "checkpoints" / f"{name}.npz",
-                      config=cfg.for_algorithm(name), evaluate=make_evaluator(cfg, name, splits, verbose),
-                      eval_every=cfg.eval_every, on_epoch_end=save_metrics, verbose=verbose)
+                      seed=cfg.seed, checkpoint_path=path, config=cfg.for_algorithm(name),
+                      evaluate=make_evaluator(cfg, name, splits, verbose), eval_every=cfg.eval_every,
+                      on_epoch_end=save_metrics, verbose=verbose)
         save_metrics(name, history)
     save_metrics("sleep_lr_sweep", sleep_lr_sweep(cfg, out, x_train, x_test, verbose))
     return metrics
