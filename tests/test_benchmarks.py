@@ -31,3 +31,19 @@ def test_gemm_floor_counts_the_products_of_a_step(algorithm, monkeypatch):
     trainer = make_trainer(cfg, algorithm)
     trainer.step(np.random.default_rng(0).random((100, 784), dtype=np.float32), backend.rng(0))
     assert seen == Counter(gemm_shapes(cfg, algorithm, 100))
+
+
+def test_work_per_data_point_is_a_constant_number_of_passes():
+    """derivations/04 result 4.3: per image, both algorithms cost a fixed number of passes through the
+    same networks, O(|theta| + |phi|); the constants differ a little."""
+    def flops_per_image(algorithm, batch):
+        cfg = HelmholtzConfig(sleep_samples=batch)      # as many dreams as images
+        return sum(2 * m * k * n for m, k, n in gemm_shapes(cfg, algorithm, batch)) / batch
+
+    n_weights = 2 * (784 * 512 + 512 * 4) // 2 + (2 * 512 + 512 * 784)   # encoder and decoder weights
+    for algorithm in ("aevb", "wake_sleep"):
+        per_image = [flops_per_image(algorithm, b) for b in (50, 100, 400)]
+        assert max(per_image) / min(per_image) < 1.0001                  # independent of the batch
+        assert 4 * n_weights < per_image[0] < 12 * n_weights                # a few passes over the weights
+    ratio = flops_per_image("wake_sleep", 100) / flops_per_image("aevb", 100)
+    assert 1 < ratio < 2

@@ -12,10 +12,11 @@ TICKED = re.compile(r"`([^`]+)`")
 
 
 def links(kind):
-    """(page, name) for every backticked name on a line starting with ``kind:``."""
+    """(page, name) for every code (``Code``) or test (``Check``) name on a line starting with
+    ``Code:``, ``Check:`` or ``Illustration:`` (an example that shows a result without testing it)."""
     for page in PAGES:
         for line in page.read_text().splitlines():
-            if line.startswith(f"{kind}:"):
+            if line.startswith((f"{kind}:", "Illustration:")):
                 for name in TICKED.findall(line.split(":", 1)[1]):
                     if kind == "Code" and not re.fullmatch(r"nprob(\.\w+)+", name):
                         continue     # code spans such as `kind='minimax'` are not links
@@ -59,12 +60,16 @@ def test_check_links_name_existing_tests(page, name):
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_every_result_names_its_code_and_its_check(page):
+    """A result names the code that implements it (or an illustration of it), and the test that checks
+    it, or says plainly that there is none."""
     sections = re.split(r"^## ", page.read_text(), flags=re.M)[1:]
     for section in sections:
         if section.startswith("Result"):
             title = section.splitlines()[0]
-            assert re.search(r"^Code: .*`nprob\.", section, re.M), f"{page.name}: '{title}' has no Code: line"
-            assert re.search(r"^Check: .*`tests/", section, re.M), f"{page.name}: '{title}' has no Check: line"
+            assert re.search(r"^(Code|Illustration): .*`nprob\.|^Code: none\b", section, re.M), \
+                f"{page.name}: '{title}' has no Code: line"
+            assert re.search(r"^Check: .*`tests/|^Check: none\b", section, re.M), \
+                f"{page.name}: '{title}' has no Check: line"
 
 
 def test_equations_cited_by_the_code_exist():

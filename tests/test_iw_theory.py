@@ -81,3 +81,39 @@ def test_kl_directions_differ_on_a_bimodal_posterior():
     reverse = optimize.minimize(lambda t: kl(q_of(t), p), [0.5, 0.0], method="Nelder-Mead").x   # ELBO's KL(q||p)
     assert abs(forward[0]) < 0.05 and np.exp(forward[1]) > 1.9      # mass-covering: one wide Gaussian
     assert abs(reverse[0] - 2) < 0.05 and np.exp(reverse[1]) < 0.6  # mode-seeking: sits on one mode
+
+
+def test_bound_closes_with_unbounded_weights(rng):
+    """derivations/05 eq. (5.7): a proposal narrower than the posterior has unbounded weights
+    (log w grows like z^2 (1/v_q - 1/v*) / 2 in the tails), yet L_k still rises to log p(x)."""
+    q = stats.norm(M_POST + 0.2 * np.sqrt(V_POST), np.sqrt(0.6 * V_POST))
+    assert q.var() < V_POST                         # narrower: sup_z w(z) is infinite
+    gaps, errs = [], []
+    for k in (1, 10, 100, 10_000):
+        d = bound_draws(k, 4000 if k < 10_000 else 300, q, rng)
+        gaps.append(LOG_PX - d.mean())
+        errs.append(d.std() / np.sqrt(d.size))
+    for (g1, e1), (g2, e2) in zip(zip(gaps, errs), zip(gaps[1:], errs[1:])):
+        assert g2 < g1 + 4 * np.hypot(e1, e2)       # the gap shrinks with k ...
+    assert gaps[0] > 0.05 and abs(gaps[-1]) < 0.005 + 4 * errs[-1]   # ... from a clear gap to nearly none
+    assert all(g > -4 * e for g, e in zip(gaps, errs))               # and never opens below log p(x)
+
+
+def test_average_elbo_decomposes_as_eq_9_1(rng):
+    """derivations/09 eq. (9.1): E_pd[ELBO] = -H(p_d) - KL(p_d || p_theta) - E_pd KL(q(z|x) || p_theta(z|x)),
+    on the linear-Gaussian model with Gaussian data p_d = N(MD, SD^2) and an imperfect q(z|x) = N(C x + B, VQ)."""
+    MD, SD, C, B, VQ = 0.4, 0.8, 0.3, -0.2, 0.5 * V_POST
+    x = MD + SD * rng.standard_normal(400_000)
+    z = C * x + B + np.sqrt(VQ) * rng.standard_normal(x.size)
+    integrand = stats.norm.logpdf(x, A * z, S) + stats.norm.logpdf(z) - stats.norm.logpdf(z, C * x + B, np.sqrt(VQ))
+    lhs, se = integrand.mean(), integrand.std() / np.sqrt(x.size)
+    var_model = A**2 + S**2
+    entropy = 0.5 * np.log(2 * np.pi * np.e * SD**2)
+    kl_data = 0.5 * np.log(var_model / SD**2) + (SD**2 + MD**2) / (2 * var_model) - 0.5
+    alpha = C - V_POST * A / S**2                      # q's mean minus the posterior mean is alpha x + B
+    mean_sq = alpha**2 * SD**2 + (alpha * MD + B) ** 2
+    kl_posterior = 0.5 * (VQ / V_POST + mean_sq / V_POST - 1 + np.log(V_POST / VQ))
+    rhs = -entropy - kl_data - kl_posterior
+    assert kl_posterior > 0.05                         # the gap term is really there ...
+    assert abs(lhs - rhs) < 4 * se                     # ... and subtracted, not added
+    assert abs(lhs - (-entropy - kl_data + kl_posterior)) > 20 * se

@@ -5,8 +5,8 @@ For a batch x (N, D) and noise eps (L, N, J):
     loss = (1/N) sum_i [ KL(q(z|x_i) || p(z)) - (1/L) sum_l log p(x_i | z_il) ],
     z_il = mu_i + exp(logvar_i / 2) * eps_li,
 
-with the KL in closed form (eq. 3.3). This is -L~ of eq. (9) of the
-assignment, averaged over the batch, so its unit is nats per image.
+with the KL in closed form (eq. 3.3). This is -L~ of the assignment's eq. (9), numbered (A9) in
+derivations/03-aevb.md, averaged over the batch, so its unit is nats per image.
 """
 from __future__ import annotations
 
