@@ -67,7 +67,7 @@ def analyse(cfg: HelmholtzConfig, out: Path, mnist) -> dict:
         mu, logvar, _ = model.encode(enc, x)
         logits, _ = model.decode(dec, mu)
         recon = sigmoid(logits)
-        ce = np.sum(np.logaddexp(0, logits) - x * logits, axis=1)         # -log p(x | z = mu)
+        ce = np.sum(np.logaddexp(0, logits) - x * logits, axis=1)         # -log p(x | z = mu), per digit
         z_scatter, logvar_scatter, _ = model.encode(enc, mnist.x_test[scatter])
         labels = mnist.y_test[scatter]
         _, nbrs = cKDTree(z_scatter).query(z_scatter, k=6)
@@ -79,8 +79,10 @@ def analyse(cfg: HelmholtzConfig, out: Path, mnist) -> dict:
             "epoch": epoch, "reconstructions": recon, "latents": z_scatter, "manifold": manifold,
             "stats": {
                 "recon_nats": float(ce.mean()), "recon_mse": float(np.mean((recon - x) ** 2)),
-                "latent_5nn_accuracy": float(knn),
+                "recon_nats_per_digit": [float(c) for c in ce],
+                "latent_5nn_accuracy": float(knn), "latent_5nn_count": int(len(labels)),
                 "latent_std_of_means": [float(s) for s in z_scatter.std(axis=0)],
+                "aggregate_std": [float(s) for s in np.sqrt(z_scatter.var(axis=0) + np.exp(logvar_scatter).mean(axis=0))],
                 "mean_posterior_std": float(np.exp(0.5 * logvar_scatter).mean()),
                 "manifold_classes": sorted(int(c) for c in np.unique(classes)),
                 "manifold_pixel_entropy": _mean_pixel_entropy(manifold),

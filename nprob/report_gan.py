@@ -91,9 +91,10 @@ def draw(metrics: dict, out: Path, figures: Path, mnist, digits, aevb_latents, s
     return drawn
 
 
-def _first_step(history: list, below: float = 1.0):
-    """First logged generator step at which W1 is below ``below`` ('never' if it is not)."""
-    return next((h["step"] for h in history if h["w1"] < below), "never")
+def _first_below(history: list, below: float = 1.0) -> str:
+    """'after N steps' for the first logged generator step with W1 below ``below``, or that it never fell so low."""
+    step = next((h["step"] for h in history if h["w1"] < below), None)
+    return f"after {step} steps" if step is not None else f"at no point of the {history[-1]['step']} steps"
 
 
 def text(metrics: dict) -> list[str]:
@@ -115,9 +116,9 @@ def text(metrics: dict) -> list[str]:
                   f"non-saturating one goes from {probe[0]['grad_nonsaturating']:.3g} to "
                   f"{last['grad_nonsaturating']:.3g}. Training from that point on the same seed, the Earth-Mover "
                   f"distance to the data goes from {tr['minimax'][0]['w1']:.2f} to {tr['minimax'][-1]['w1']:.2f} "
-                  f"(minimax) and to {tr['nonsaturating'][-1]['w1']:.2f} (non-saturating); it first falls below "
-                  f"1.0 after {_first_step(tr['minimax'])} steps (minimax) and {_first_step(tr['nonsaturating'])} "
-                  "steps (non-saturating).", ""]
+                  f"(minimax) and to {tr['nonsaturating'][-1]['w1']:.2f} (non-saturating); it falls below "
+                  f"1.0 {_first_below(tr['minimax'])} (minimax) and {_first_below(tr['nonsaturating'])} "
+                  "(non-saturating).", ""]
     if "parallel_lines" in gan:
         rows = [r for r in gan["parallel_lines"]["rows"] if r["theta"] != 0]
         lines += ["**Parallel lines.** Estimates against the closed forms (JSD = log 2 = 0.693 and W = |theta| "
@@ -125,8 +126,10 @@ def text(metrics: dict) -> list[str]:
                   "| theta | JSD est. | dJSD/dtheta | W est. | dW/dtheta |", "|---|---|---|---|---|"]
         lines += [f"| {r['theta']:g} | {r['jsd']:.3f} | {r['jsd_grad']:.2e} | {r['w']:.3f} | {r['w_grad']:.3f} |"
                   for r in rows]
-        lines += ["", "W is the clipped critic's estimate divided by its measured Lipschitz constant (its largest "
-                  "input-gradient norm between the lines), since weight clipping fixes only an unknown bound.", ""]
+        lines += ["", "W est. is the clipped critic's value divided by its largest input-gradient norm sampled between "
+                  "the lines. Weight clipping bounds the critic's Lipschitz constant only by an unknown K, and the "
+                  "sampled norm can fall short of the true constant, so W est. is an estimate, not a bound "
+                  "(derivations/07-distances.md).", ""]
     if "mode_coverage" in gan:
         lines += ["**Mode coverage** (2,500 samples; a sample is good within 3 std of a mode; a mode is captured "
                   "with at least 20 good samples), mean over seeds:", "",

@@ -151,3 +151,19 @@ def test_a_write_failure_while_running_is_a_message(tmp_path, monkeypatch, capsy
     assert cli.main(["--quick", "--quiet", "--out", str(tmp_path), "--parts", "helmholtz"]) == 1
     err = capsys.readouterr().err
     assert "could not write" in err and "aevb.npz" in err and "No space left" in err and "resume" in err
+
+
+def test_report_names_causes_and_winners_only_where_the_numbers_separate_them():
+    from nprob import report_gan, report_text
+    history = lambda test, train: {"evals": [{"epoch": 10 * (i + 1), "L100_test": a, "L100_train": b}  # noqa: E731
+                                             for i, (a, b) in enumerate(zip(test, train))]}
+    overfit = history([-150, -145, -149], [-149, -143, -140])
+    both = history([-165, -162, -168], [-166, -163, -169])
+    best = lambda h: max(h["evals"], key=lambda e: e["L100_test"])  # noqa: E731
+    assert "overfitting." in report_text.decline_text("aevb", overfit, best(overfit), 100)
+    says = report_text.decline_text("wake_sleep", both, best(both), 100)
+    assert "not overfitting" in says and "cannot tell" in says and "objectives" not in says
+    assert report_text.verdict(0.018, 0.0096, "A wins", "B wins", "x").startswith("no clear difference")
+    assert report_text.verdict(0.05, 0.0096, "A wins", "B wins", "x").startswith("A wins")
+    never = [{"step": s, "w1": 2.0} for s in (0, 100, 200)]
+    assert report_gan._first_below(never) == "at no point of the 200 steps"
