@@ -75,11 +75,13 @@ def convergence_text(metrics: dict, k: int) -> str:
     return " ".join(lines)
 
 
-def verdict(difference: float, standard_error: float, better: str, worse: str, what: str) -> str:
-    """Name a winner only when the difference exceeds two standard errors."""
+def verdict(difference: float, standard_error: float, claim: str, topic: str) -> str:
+    """'AEVB <claim>' or 'Wake-Sleep <claim>' for difference = AEVB's minus Wake-Sleep's advantage, but only
+    beyond two standard errors; otherwise 'no clear difference in <topic>'."""
     if abs(difference) <= 2 * standard_error:
-        return f"no clear difference in {what} (the gap is within two standard errors, {2 * standard_error:.3g})"
-    return f"{better if difference > 0 else worse} {what} ({abs(difference) / standard_error:.1f} standard errors)"
+        return f"no clear difference in {topic} (the gap is within two standard errors, {2 * standard_error:.3g})"
+    winner = "AEVB" if difference > 0 else "Wake-Sleep"
+    return f"{winner} {claim} (by {abs(difference) / standard_error:.1f} standard errors)"
 
 
 def comparison_text(summary: dict) -> list[str]:
@@ -87,12 +89,12 @@ def comparison_text(summary: dict) -> list[str]:
         return ["(Both algorithms must have a checkpoint for the comparisons.)"]
     a, w = summary["aevb"], summary["wake_sleep"]
     per_digit = np.array(w["recon_nats_per_digit"]) - np.array(a["recon_nats_per_digit"])   # paired: same digits
-    recon = verdict(per_digit.mean(), per_digit.std(ddof=1) / np.sqrt(per_digit.size), "AEVB reconstructs",
-                    "Wake-Sleep reconstructs", "more faithfully")
+    recon = verdict(per_digit.mean(), per_digit.std(ddof=1) / np.sqrt(per_digit.size), "reconstructs more faithfully",
+                    "reconstruction")
     n = a["latent_5nn_count"]
     se_knn = np.hypot(*[np.sqrt(s["latent_5nn_accuracy"] * (1 - s["latent_5nn_accuracy"]) / n) for s in (a, w)])
-    knn = verdict(a["latent_5nn_accuracy"] - w["latent_5nn_accuracy"], se_knn, "AEVB separates",
-                  "Wake-Sleep separates", "the classes better")
+    knn = verdict(a["latent_5nn_accuracy"] - w["latent_5nn_accuracy"], se_knn, "separates the classes better",
+                  "class separation")
     return [
         "**Reconstructions.** Mean -log p(x | z = mu(x)) over the 100 digits: AEVB "
         f"{a['recon_nats']:.1f} nats, Wake-Sleep {w['recon_nats']:.1f} nats (pixel MSE {a['recon_mse']:.4f} "

@@ -163,7 +163,8 @@ def test_report_names_causes_and_winners_only_where_the_numbers_separate_them():
     assert "overfitting." in report_text.decline_text("aevb", overfit, best(overfit), 100)
     says = report_text.decline_text("wake_sleep", both, best(both), 100)
     assert "not overfitting" in says and "cannot tell" in says and "objectives" not in says
-    assert report_text.verdict(0.018, 0.0096, "A wins", "B wins", "x").startswith("no clear difference")
-    assert report_text.verdict(0.05, 0.0096, "A wins", "B wins", "x").startswith("A wins")
+    assert report_text.verdict(-0.018, 0.0096, "wins", "x") == "no clear difference in x (the gap is within two " \
+                                                               "standard errors, 0.0192)"
+    assert report_text.verdict(-0.05, 0.0096, "wins", "x").startswith("Wake-Sleep wins (by 5.2")
     never = [{"step": s, "w1": 2.0} for s in (0, 100, 200)]
     assert report_gan._first_below(never) == "at no point of the 200 steps"
