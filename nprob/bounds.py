@@ -35,12 +35,15 @@ def log_weights(model: HelmholtzMachine, enc, dec, x, eps):
             - D.gaussian_log_density(z, mu, logvar))
 
 
-def iw_bound(model: HelmholtzMachine, enc, dec, x, k: int, gen, element_budget: int = DEFAULT_ELEMENT_BUDGET):
+def iw_bound(model: HelmholtzMachine, enc, dec, x, k: int, gen, element_budget: int = DEFAULT_ELEMENT_BUDGET,
+             return_sd: bool = False):
     """Per-row estimates of L_k (N,) on the device of x, in bounded memory.
 
     x: (N, D); ``gen`` is a generator from :func:`nprob.backend.rng`. The noise
     for row chunk c and sample chunk s is drawn in a fixed order, so the
-    result depends only on ``gen``'s seed and the chunk sizes.
+    result depends only on ``gen``'s seed and the chunk sizes. With ``return_sd``
+    also each estimate's Monte Carlo standard deviation (N,) from the same weights,
+    derivations/10-ground-truth.md eq. (10.4).
     """
     if k < 1:
         raise ValueError(f"k must be a positive integer, got {k}")
@@ -49,15 +52,22 @@ def iw_bound(model: HelmholtzMachine, enc, dec, x, k: int, gen, element_budget: 
     n, d = x.shape
     k_chunk = max(1, min(k, element_budget // d))
     rows = max(1, min(n, element_budget // (k_chunk * d)))
-    out = xp.empty(n, dtype=x.dtype)
+    out, sq = xp.empty(n, dtype=x.dtype), xp.empty(n, dtype=x.dtype)
     for start in range(0, n, rows):
         xc = x[start:start + rows]
         acc = xp.full(xc.shape[0], -np.inf, dtype=x.dtype)   # running log sum_i w_i
+        acc2 = xp.full(xc.shape[0], -np.inf, dtype=x.dtype)  # running log sum_i w_i^2
         for s in range(0, k, k_chunk):
             eps = backend.standard_normal(gen, (min(k_chunk, k - s), xc.shape[0], model.z_dim), x.dtype)
-            acc = xp.logaddexp(acc, logsumexp(log_weights(model, enc, dec, xc, eps), axis=0))
+            lw = log_weights(model, enc, dec, xc, eps)
+            acc = xp.logaddexp(acc, logsumexp(lw, axis=0))
+            if return_sd:
+                acc2 = xp.logaddexp(acc2, logsumexp(2 * lw, axis=0))
         out[start:start + rows] = acc - x.dtype.type(math.log(k))
-    return out
+        sq[start:start + rows] = acc2 - 2 * acc + x.dtype.type(math.log(k))   # log(mean(w^2) / mean(w)^2)
+    if not return_sd:
+        return out
+    return out, xp.sqrt(xp.maximum(xp.exp(sq) - 1, 0) / k)                     # eq. (10.4)
 
 
 def log_marginal_grid(model: HelmholtzMachine, dec, x, limit: float = 6.0, n: int = 301):

@@ -31,13 +31,14 @@ class GANTrainer(Trainer):
         g, d = self.players["g"].params, self.players["d"].params
         batch = x.shape[0] // self.n_disc
         critic = self.kind == "wgan"
+        dtype = g.flat.dtype
         for k in range(self.n_disc):
-            z = backend.standard_normal(gen, (batch, self.model.z_dim))
+            z = backend.standard_normal(gen, (batch, self.model.z_dim), dtype)
             d_scalars, grad_d = self.model.discriminator_loss_and_grads(g, d, x[k * batch:(k + 1) * batch], z, critic)
             self.players["d"].step(grad_d)
             if critic:
                 clip_weights(d, self.clip)
-        z = backend.standard_normal(gen, (batch, self.model.z_dim))
+        z = backend.standard_normal(gen, (batch, self.model.z_dim), dtype)
         g_scalars, grad_g = self.model.generator_loss_and_grads(g, d, z, "critic" if critic else self.kind)
         self.players["g"].step(grad_g)
         return {**d_scalars, **g_scalars}
@@ -54,8 +55,9 @@ class BiGANTrainer(Trainer):
                         "d": Player(d, lr_d, optimizer, options=options)}
 
     def _noise(self, gen, n):
-        z = backend.standard_normal(gen, (n, self.model.z_dim))
-        eps = backend.standard_normal(gen, (n, self.model.z_dim)) if self.model.stochastic_q else None
+        dtype = self.players["g"].params.flat.dtype
+        z = backend.standard_normal(gen, (n, self.model.z_dim), dtype)
+        eps = backend.standard_normal(gen, (n, self.model.z_dim), dtype) if self.model.stochastic_q else None
         return z, eps
 
     def step(self, x, gen):

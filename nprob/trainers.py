@@ -99,7 +99,8 @@ class AEVBTrainer(Trainer):
         self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(dec, lr, optimizer)}
 
     def step(self, x, gen):
-        eps = backend.standard_normal(gen, (self.n_samples, x.shape[0], self.model.z_dim))
+        dtype = self.players["enc"].params.flat.dtype
+        eps = backend.standard_normal(gen, (self.n_samples, x.shape[0], self.model.z_dim), dtype)
         scalars, (g_enc, g_dec) = aevb.loss_and_grads(
             self.model, self.players["enc"].params, self.players["dec"].params, x, eps)
         self.players["enc"].step(g_enc)
@@ -120,11 +121,12 @@ class WakeSleepTrainer(Trainer):
 
     def step(self, x, gen):
         enc, dec = self.players["enc"].params, self.players["dec"].params
-        eps = backend.standard_normal(gen, (self.wake_samples, x.shape[0], self.model.z_dim))
+        dtype = enc.flat.dtype
+        eps = backend.standard_normal(gen, (self.wake_samples, x.shape[0], self.model.z_dim), dtype)
         wake, g_dec = wake_sleep.wake_loss_and_grads(self.model, enc, dec, x, eps)
         self.players["dec"].step(g_dec)
-        z = backend.standard_normal(gen, (self.sleep_samples, self.model.z_dim))
-        u = backend.uniform(gen, (self.sleep_samples, self.model.x_dim))
+        z = backend.standard_normal(gen, (self.sleep_samples, self.model.z_dim), dtype)
+        u = backend.uniform(gen, (self.sleep_samples, self.model.x_dim), dtype)
         x_dream = wake_sleep.dream(self.model, dec, z, u)
         sleep, g_enc = wake_sleep.sleep_loss_and_grads(self.model, enc, z, x_dream)
         self.players["enc"].step(g_enc)
