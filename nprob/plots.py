@@ -113,3 +113,31 @@ def sample_panels(samples: dict[str, np.ndarray], modes: np.ndarray, title: str,
     fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def posterior_panels(panels: dict[str, dict], path: Path) -> Path:
+    """One row per algorithm, one column per image: the true posterior's contours and q's 1- and 2-sigma ellipses.
+
+    Each value: {'posterior': (M, G, G) grids (axis 0 along z_1), 'extent': (M, 4), 'q_mu': (M, 2), 'q_std': (M, 2)}.
+    """
+    from matplotlib.patches import Ellipse
+    rows, cols = len(panels), len(next(iter(panels.values()))["posterior"])
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.7 * rows), squeeze=False)
+    for r, (label, p) in enumerate(panels.items()):
+        for c in range(cols):
+            ax = axes[r, c]
+            x0, x1, y0, y1 = p["extent"][c]
+            ax.contour(np.linspace(x0, x1, p["posterior"].shape[1]), np.linspace(y0, y1, p["posterior"].shape[2]),
+                       p["posterior"][c].T, levels=5, colors="tab:blue", linewidths=0.7)
+            for k in (1, 2):
+                ax.add_patch(Ellipse(p["q_mu"][c], 2 * k * p["q_std"][c][0], 2 * k * p["q_std"][c][1],
+                                     fill=False, color="tab:orange", lw=0.8))
+            ax.set_xlim(x0, x1)
+            ax.set_ylim(y0, y1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, fontsize=8)
+    fig.suptitle("True posterior p(z|x) (blue contours) and q(z|x) (orange: 1 and 2 std)", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.stats import norm
 
-from . import backend, checkpoint, plots
+from . import backend, checkpoint, plots, report_truth
 from .data import load_mnist
 from .experiments.helmholtz import ALGORITHMS, HelmholtzConfig, make_trainer
 from .stable import sigmoid
@@ -24,6 +24,8 @@ def load_config(metrics: dict) -> HelmholtzConfig:
     raw = dict(metrics["config"])
     raw["hidden"] = tuple(raw["hidden"])
     raw["sweep_sleep_lrs"] = tuple(raw["sweep_sleep_lrs"])
+    if "truth_ks" in raw:
+        raw["truth_ks"] = tuple(raw["truth_ks"])
     return HelmholtzConfig(**raw)
 
 
@@ -133,6 +135,7 @@ def build(out: Path, verbose: bool = True) -> Path:
         cfg = load_config(metrics)
         analysis = analyse(cfg, out, mnist)
         figures += draw(metrics, analysis, cfg, out / "figures")
+        figures += report_truth.draw(metrics, out, out / "figures", cfg.k, plots.LABELS)
         summary = {name: analysis[name]["stats"] for name in ALGORITHMS if name in analysis}
         checkpoint.write_json(out / "summary.json", summary)
     gan_lines = []

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import report_truth
 from .checkpoint import write_text
 from .plots import LABELS
 
@@ -148,8 +149,12 @@ def helmholtz_lines(metrics: dict, cfg, summary: dict) -> list[str]:
         test, train = _final(h, f"L{k}_test"), _final(h, f"L{k}_train")
         fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
         lines.append(f"| {label} | {last['epoch']} | {fmt(test)} | {fmt(train)} | {_median_seconds(h):.2f} | {loss} |")
-    lines += ["", "### Which algorithm converged faster?", "", convergence_text(metrics, k), "",
-              "### Reconstructions, latent scatter and manifold", ""]
+    lines += ["", "### Which algorithm converged faster?", "", convergence_text(metrics, k), ""]
+    if metrics.get("ground_truth"):
+        lines += ["### Ground truth: log p(x) by quadrature (section 1.5, measured)", ""]
+        lines += report_truth.table_lines(metrics["ground_truth"], LABELS)
+        lines += report_truth.decline_lines(metrics, k, LABELS)
+    lines += ["### Reconstructions, latent scatter and manifold", ""]
     lines += [p + "\n" for p in comparison_text(summary)]
     sweep = metrics.get("sleep_lr_sweep")
     if sweep:

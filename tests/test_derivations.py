@@ -38,8 +38,8 @@ def resolve(dotted: str):
     raise ImportError(dotted)
 
 
-def test_there_are_nine_topics_and_a_reading_guide():
-    assert len(PAGES) == 9
+def test_every_page_is_in_the_reading_guide():
+    assert len(PAGES) >= 10
     guide = (ROOT / "derivations" / "README.md").read_text()
     assert all(page.name in guide for page in PAGES)
 

@@ -99,3 +99,16 @@ def test_bounds_of_a_trained_model_stay_below_the_quadrature(rng):
         means.append(est.mean())
     assert means[0] < truth.log_px.mean()
     assert means == sorted(means) and truth.log_px.mean() - means[-1] < 0.1 < truth.log_px.mean() - means[0]
+
+
+def test_decline_diagnosis_names_the_part_that_moved():
+    from nprob.experiments.ground_truth import decline_diagnosis
+    evals = lambda rows: {"evals": [{"epoch": 10 * (i + 1), "L100_test": lp - g, "logpx_test": lp, "gap_test": g,  # noqa: E731
+                                     "logpx_train": lt, "gap_train": gt} for i, (lp, g, lt, gt) in enumerate(rows)]}
+    generator = evals([(-150, 2, -149, 2), (-148, 2, -147, 2), (-152, 2, -151, 2)])
+    overfit = evals([(-150, 2, -149, 2), (-148, 2, -147, 2), (-151, 2, -146, 2)])
+    recognition = evals([(-150, 2, -149, 2), (-148, 2, -147, 2), (-148, 5, -147, 5)])
+    assert decline_diagnosis(generator, 100)["causes"] == ["generator"]
+    assert decline_diagnosis(overfit, 100)["causes"] == ["overfitting"]
+    assert decline_diagnosis(recognition, 100)["causes"] == ["recognition"]
+    assert decline_diagnosis({"evals": generator["evals"][:1]}, 100) is None

@@ -11,12 +11,12 @@ import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from .. import backend, bounds, checkpoint
+from .. import backend, bounds, checkpoint, quadrature
 from ..data import MNIST_TEST, MNIST_TRAIN, load_mnist
 from ..models.helmholtz import HelmholtzMachine
 from ..train import fit, read_checkpoint
 from ..trainers import AEVBTrainer, WakeSleepTrainer
-from . import require_positive
+from . import ground_truth, require_positive
 
 ALGORITHMS = ("aevb", "wake_sleep")
 OWN_SETTINGS = {"aevb": ("aevb_",), "wake_sleep": ("wake_", "sleep_")}   # name prefixes per algorithm
@@ -48,6 +48,9 @@ class HelmholtzConfig:
     n_test: int = 10000
     sweep_epochs: int = 10          # length of each short run of the sleep learning-rate sweep
     sweep_sleep_lrs: tuple[float, ...] = (1e-5, 1e-4, 3e-4, 1e-3)
+    truth: bool = True              # log p(x) by quadrature (2-D codes only), derivations/10-ground-truth.md
+    truth_images: int = 1000        # test and training images whose log p(x) is tracked, and of the hierarchy
+    truth_ks: tuple[int, ...] = (1, 10, 100, 1000, 5000)
 
     def __post_init__(self):
         require_positive(self)
@@ -60,12 +63,20 @@ class HelmholtzConfig:
             raise ValueError(f"n_eval_train ({self.n_eval_train}) cannot exceed n_train ({self.n_train})")
         if self.batch_size > self.n_train:
             raise ValueError(f"batch_size ({self.batch_size}) cannot exceed n_train ({self.n_train})")
+        if self.truth_images > min(self.n_eval_train, self.n_test):
+            raise ValueError(f"truth_images ({self.truth_images}) cannot exceed n_eval_train ({self.n_eval_train}) "
+                             f"or n_test ({self.n_test})")
+
+    @property
+    def tracks_truth(self) -> bool:
+        """log p(x) by quadrature is measured (it needs 2-D codes)."""
+        return self.truth and self.z_dim == 2
 
     def for_algorithm(self, name: str) -> dict:
         """The settings a checkpoint of ``name`` must agree with (epochs may grow on resume)."""
         others = tuple(p for a, ps in OWN_SETTINGS.items() if a != name for p in ps)
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
-                if k not in ("epochs", "eval_every") and not k.startswith(others + ("sweep_",))}
+                if k not in ("epochs", "eval_every") and not k.startswith(others + ("sweep_", "truth"))}
 
     def model(self) -> HelmholtzMachine:
         return HelmholtzMachine(x_dim=784, z_dim=self.z_dim, hidden=tuple(self.hidden), activation=self.activation)
@@ -106,7 +117,13 @@ def make_evaluator(cfg: HelmholtzConfig, name: str, splits: dict, verbose: bool)
         result = {}
         for split, x in splits.items():
             gen = backend.rng(cfg.seed, "eval", name, epoch, split)
-            result[f"L{cfg.k}_{split}"] = backend.to_float(bounds.iw_bound(trainer.model, enc, dec, x, cfg.k, gen).mean())
+            est = bounds.iw_bound(trainer.model, enc, dec, x, cfg.k, gen)
+            result[f"L{cfg.k}_{split}"] = backend.to_float(est.mean())
+            if cfg.tracks_truth:   # derivations/10 result 10.4: L_k = log p(x) - gap, on the same images
+                n = cfg.truth_images
+                log_px = quadrature.log_marginal(trainer.model, dec, x[:n]).log_px
+                result[f"logpx_{split}"] = float(log_px.mean())
+                result[f"gap_{split}"] = float(log_px.mean() - backend.to_float(est[:n].mean()))
         if verbose:
             print(f"\n[nprob] {name} epoch {epoch}: " + ", ".join(f"{k} = {v:.2f}" for k, v in result.items()),
                   file=sys.stderr)
@@ -160,11 +177,17 @@ def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
         checkpoint.write_json(metrics_path, metrics)
 
     splits = {"test": x_test, "train": x_train[:cfg.n_eval_train]}
+    trainers = {}
     for name, _, path in planned_runs(cfg, out)[:len(ALGORITHMS)]:
-        history = fit(make_trainer(cfg, name), x_train, epochs=cfg.epochs, batch_size=cfg.batch_size,
+        trainers[name] = make_trainer(cfg, name)
+        history = fit(trainers[name], x_train, epochs=cfg.epochs, batch_size=cfg.batch_size,
                       seed=cfg.seed, checkpoint_path=path, config=cfg.for_algorithm(name),
                       evaluate=make_evaluator(cfg, name, splits, verbose), eval_every=cfg.eval_every,
                       on_epoch_end=save_metrics, verbose=verbose)
         save_metrics(name, history)
+    settings = {"epochs": cfg.epochs, "truth_images": cfg.truth_images, "truth_ks": list(cfg.truth_ks)}
+    if cfg.tracks_truth and metrics.get("ground_truth", {}).get("settings") != settings:
+        save_metrics("ground_truth", {"settings": settings,
+                                      **ground_truth.run(cfg, out, trainers, mnist.x_test, verbose)})
     save_metrics("sleep_lr_sweep", sleep_lr_sweep(cfg, out, x_train, x_test, verbose))
     return metrics
