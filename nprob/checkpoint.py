@@ -93,14 +93,19 @@ def read_json_object(path) -> dict:
     return obj
 
 
-def ensure_writable(folder) -> None:
-    """Create ``folder`` if needed and prove that files can be written there, before any work is done."""
+def probe_writable(folder) -> None:
+    """Create ``folder`` if needed and write and remove a file there; OSError if that cannot be done."""
     folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".write-test-{os.getpid()}"
+    probe.write_bytes(b"")
+    probe.unlink()
+
+
+def ensure_writable(folder) -> None:
+    """Prove that files can be written in the results folder ``folder`` before any work is done."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        probe_writable(folder)
     except OSError as err:
         raise CheckpointError(f"cannot write to the results folder {folder} ({err.strerror or err}); "
                               "choose a writable one with --out") from None

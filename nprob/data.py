@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checkpoint import NPZ_MAGIC, atomic_write
+from .checkpoint import NPZ_MAGIC, atomic_write, probe_writable
 from .progress import progress_bar
 
 IDX_FILES = {  # key in the cache -> (IDX file name, SHA-256 of the uncompressed file)
@@ -242,10 +242,7 @@ def arrays_from_pickle(raw: bytes, source: str) -> dict[str, np.ndarray]:
 def _check_cache_folder(folder: Path) -> None:
     """Make sure the cache can be written before spending a download on it."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        probe_writable(folder)
     except OSError as err:
         raise MNISTError(f"cannot write the MNIST cache in {folder} ({err.strerror or err}); set NPROB_DATA_DIR "
                          "to a writable folder") from None

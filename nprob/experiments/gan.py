@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import backend, checkpoint
-from ..data import MNIST_TEST, MNIST_TRAIN, load_mnist
-from . import gan_games, gan_theory, require_positive
+from ..data import load_mnist
+from . import gan_games, gan_theory, require_valid
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,7 @@ class GANConfig:
     n_test: int = 10000
 
     def __post_init__(self):
-        require_positive(self, skip=("seed", "lines_thetas"))
-        if self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
-        if self.n_train > MNIST_TRAIN or self.n_test > MNIST_TEST:
-            raise ValueError(f"MNIST has {MNIST_TRAIN} training and {MNIST_TEST} test images; "
-                             f"n_train = {self.n_train} and n_test = {self.n_test} ask for more")
+        require_valid(self, skip=("seed", "lines_thetas"))
         if self.mnist_batch > self.n_train:
             raise ValueError(f"mnist_batch ({self.mnist_batch}) cannot exceed n_train ({self.n_train})")
 

@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .. import backend, bounds, checkpoint, quadrature
-from ..data import MNIST_TEST, MNIST_TRAIN, load_mnist
+from ..data import load_mnist
 from ..models.helmholtz import HelmholtzMachine
 from ..train import fit, read_checkpoint
 from ..trainers import AEVBTrainer, WakeSleepTrainer
-from . import ground_truth, require_positive
+from . import ground_truth, require_valid
 
 ALGORITHMS = ("aevb", "wake_sleep")
 OWN_SETTINGS = {"aevb": ("aevb_",), "wake_sleep": ("wake_", "sleep_")}   # name prefixes per algorithm
@@ -53,12 +53,7 @@ class HelmholtzConfig:
     truth_ks: tuple[int, ...] = (1, 10, 100, 1000, 5000)
 
     def __post_init__(self):
-        require_positive(self)
-        if self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
-        if self.n_train > MNIST_TRAIN or self.n_test > MNIST_TEST:
-            raise ValueError(f"MNIST has {MNIST_TRAIN} training and {MNIST_TEST} test images; "
-                             f"n_train = {self.n_train} and n_test = {self.n_test} ask for more")
+        require_valid(self)
         if self.n_eval_train > self.n_train:
             raise ValueError(f"n_eval_train ({self.n_eval_train}) cannot exceed n_train ({self.n_train})")
         if self.batch_size > self.n_train:
