@@ -13,7 +13,7 @@ import numpy as np
 
 from . import backend, optim
 from .checkpoint import CheckpointError
-from .models import aevb, wake_sleep
+from .models import aevb, iwae, rws, wake_sleep
 from .models.helmholtz import HelmholtzMachine
 from .params import ParamDict
 
@@ -131,3 +131,50 @@ class WakeSleepTrainer(Trainer):
         sleep, g_enc = wake_sleep.sleep_loss_and_grads(self.model, enc, z, x_dream)
         self.players["enc"].step(g_enc)
         return {**wake, **sleep}
+
+
+class IWAETrainer(Trainer):
+    """IWAE: one Adam step on both networks per batch along the gradient of -L_k, eq. (11.2)."""
+
+    name = "iwae"
+
+    def __init__(self, model: HelmholtzMachine, enc, dec, k: int = 5, lr=1e-3, optimizer="adam"):
+        self.model, self.k = model, int(k)
+        self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(dec, lr, optimizer)}
+
+    def step(self, x, gen):
+        dtype = self.players["enc"].params.flat.dtype
+        eps = backend.standard_normal(gen, (self.k, x.shape[0], self.model.z_dim), dtype)
+        scalars, (g_enc, g_dec) = iwae.loss_and_grads(
+            self.model, self.players["enc"].params, self.players["dec"].params, x, eps)
+        self.players["enc"].step(g_enc)
+        self.players["dec"].step(g_dec)
+        return scalars
+
+
+class RWSTrainer(Trainer):
+    """Reweighted wake-sleep: wake-theta and wake-phi on the data (derivations/11 result 11.2), and with
+    ``sleep=True`` also Wake-Sleep's sleep update of the recognition network, as Bornschein and Bengio allow."""
+
+    name = "rws"
+
+    def __init__(self, model: HelmholtzMachine, enc, dec, k: int = 5, lr=1e-3, sleep: bool = False,
+                 sleep_samples: int = 100, optimizer="adam"):
+        self.model, self.k, self.sleep, self.sleep_samples = model, int(k), sleep, int(sleep_samples)
+        self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(dec, lr, optimizer)}
+
+    def step(self, x, gen):
+        enc, dec = self.players["enc"].params, self.players["dec"].params
+        dtype = enc.flat.dtype
+        eps = backend.standard_normal(gen, (self.k, x.shape[0], self.model.z_dim), dtype)
+        scalars, (g_enc, g_dec) = rws.loss_and_grads(self.model, enc, dec, x, eps)
+        self.players["dec"].step(g_dec)
+        self.players["enc"].step(g_enc)
+        if self.sleep:
+            z = backend.standard_normal(gen, (self.sleep_samples, self.model.z_dim), dtype)
+            u = backend.uniform(gen, (self.sleep_samples, self.model.x_dim), dtype)
+            x_dream = wake_sleep.dream(self.model, dec, z, u)
+            sleep, g_sleep = wake_sleep.sleep_loss_and_grads(self.model, enc, z, x_dream)
+            self.players["enc"].step(g_sleep)
+            scalars = {**scalars, **sleep}
+        return scalars

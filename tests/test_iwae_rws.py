@@ -77,3 +77,29 @@ def test_rws_theta_gradient_equals_iwae_theta_gradient(setup):
     _, (_, g_rws) = rws.loss_and_grads(MODEL, enc, dec, x, eps)
     _, (_, g_iwae) = iwae.loss_and_grads(MODEL, enc, dec, x, eps)
     np.testing.assert_allclose(backend.to_host(g_rws.flat), backend.to_host(g_iwae.flat), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("kind", ["iwae", "rws", "rws_sleep"])
+def test_trainers_lower_the_loss_and_resume_exactly(kind, tmp_path, any_backend):
+    from nprob.train import fit
+    from nprob.trainers import IWAETrainer, RWSTrainer
+    model = HelmholtzMachine(x_dim=16, z_dim=2, hidden=(8,))
+
+    def make():
+        enc, dec = model.init(np.random.default_rng(0), "he")
+        if kind == "iwae":
+            return IWAETrainer(model, enc, dec, k=5, lr=1e-2)
+        return RWSTrainer(model, enc, dec, k=5, lr=1e-2, sleep=kind == "rws_sleep", sleep_samples=7)
+    x = backend.asarray(np.random.default_rng(7).random((60, 16)).astype(np.float32))
+    run = lambda tr, path, epochs: fit(tr, x, epochs=epochs, batch_size=10, seed=3, checkpoint_path=path,  # noqa: E731
+                                       config={"c": 1}, verbose=False)
+    straight = make()
+    history = run(straight, tmp_path / "a.npz", 4)
+    assert history["epochs"][-1]["loss"] < history["epochs"][0]["loss"]
+    resumed = make()
+    run(resumed, tmp_path / "b.npz", 2)
+    run(make(), tmp_path / "b.npz", 4)
+    again = make()
+    run(again, tmp_path / "b.npz", 4)
+    np.testing.assert_array_equal(backend.to_host(straight.players["dec"].params.flat),
+                                  backend.to_host(again.players["dec"].params.flat))
