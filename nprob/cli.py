@@ -20,8 +20,8 @@ from .train import TrainingDiverged
 
 PARTS = ("helmholtz", "gan")
 QUICK = dict(epochs=3, eval_every=1, n_train=5000, n_eval_train=1000, n_test=1000, k=20, sleep_samples=50,
-             sweep_epochs=1, truth_images=200, truth_ks=(1, 10, 100))
-GPU_TRUTH_IMAGES = 10000   # the bound hierarchy on the whole test set where a GPU makes L_5000 cheap
+             sweep_epochs=1, truth_images=200, truth_track_images=100, truth_ks=(1, 10, 100))
+GPU_TRUTH = dict(truth_images=10000, truth_track_images=2000)   # where a GPU makes L_5000 and quadrature cheap
 
 
 def positive_int(text: str) -> int:
@@ -86,8 +86,11 @@ def parser() -> argparse.ArgumentParser:
                    help="sleep learning rates compared by the sweep")
     g.add_argument("--no-truth", action="store_true", help="skip log p(x) by quadrature (derivations/10)")
     g.add_argument("--truth-images", type=positive_int, default=None,
-                   help=f"test and training images whose log p(x) is tracked at every evaluation, and of the "
-                        f"bound hierarchy (default {d.truth_images}, or {GPU_TRUTH_IMAGES} with --backend cupy)")
+                   help=f"test images of the bound hierarchy after training (default {d.truth_images}, or "
+                        f"{GPU_TRUTH['truth_images']} with --backend cupy)")
+    g.add_argument("--truth-track-images", type=positive_int, default=None,
+                   help=f"test and training images whose log p(x) is tracked at every evaluation (default "
+                        f"{d.truth_track_images}, or {GPU_TRUTH['truth_track_images']} with --backend cupy)")
     gd = gan_experiments.GANConfig()
     s = p.add_argument_group("GANs (section 2)")
     s.add_argument("--gan-toy-steps", type=positive_int, default=None,
@@ -112,18 +115,21 @@ def config_from(args) -> HelmholtzConfig:
         backend=args.backend, seed=args.seed, batch_size=args.batch_size, hidden=tuple(args.hidden),
         z_dim=args.z_dim, activation=args.activation, init=args.init, optimizer=args.optimizer,
         aevb_lr=args.lr, aevb_samples=args.aevb_samples, wake_lr=args.wake_lr, sleep_lr=args.sleep_lr,
-        wake_samples=args.wake_samples, sweep_sleep_lrs=tuple(args.sweep_sleep_lrs), truth=not args.no_truth,
-        truth_images=GPU_TRUTH_IMAGES if args.backend == "cupy" else HelmholtzConfig.truth_images)
+        wake_samples=args.wake_samples, sweep_sleep_lrs=tuple(args.sweep_sleep_lrs), truth=not args.no_truth)
+    if args.backend == "cupy":
+        cfg = replace(cfg, **GPU_TRUTH)
     if args.quick:
         cfg = replace(cfg, **QUICK)
     given = {"epochs": args.epochs, "eval_every": args.eval_every, "k": args.k, "sleep_samples": args.sleep_samples,
              "n_train": args.n_train, "n_eval_train": args.n_eval_train, "n_test": args.n_test,
-             "sweep_epochs": args.sweep_epochs, "truth_images": args.truth_images}
+             "sweep_epochs": args.sweep_epochs, "truth_images": args.truth_images,
+             "truth_track_images": args.truth_track_images}
     if args.n_train is not None and args.n_eval_train is None:   # evaluate on all of a smaller training set
         given["n_eval_train"] = min(cfg.n_eval_train, args.n_train)
-    if args.truth_images is None:                                  # track log p(x) on no more images than exist
-        given["truth_images"] = min(cfg.truth_images, given["n_eval_train"] or cfg.n_eval_train,
-                                    given["n_test"] or cfg.n_test)
+    available = min(given["n_eval_train"] or cfg.n_eval_train, given["n_test"] or cfg.n_test)
+    for key in ("truth_images", "truth_track_images"):             # no more images than the run has
+        if given[key] is None:
+            given[key] = min(getattr(cfg, key), available)
     return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
 

@@ -154,13 +154,15 @@ def _fine_pass(log_joint, x, images: np.ndarray, box, q, half_width, coarse_step
 
 
 def log_marginal(model: HelmholtzMachine, dec, x, *, q=None, half_width: float = 6.0, coarse_step: float = 0.1,
-                 refine: int = 2, max_refine: int = 64, tolerance: float = 0.01, threshold: float = 20.0,
-                 margin: int = 2, log_joint=None) -> Marginal:
+                 refine: int = 2, max_refine: int = 64, max_points: int = 1 << 18, tolerance: float = 0.01,
+                 threshold: float = 20.0, margin: int = 2, log_joint=None) -> Marginal:
     """log p(x) (N,) with its error bar, eqs. (10.1)-(10.2); with ``q = (mu, logvar)`` (N, 2) also eq. (10.5).
 
     x: (N, D) on the device, in the decoder's dtype. Every image starts with ``refine`` points per
     cell side; those whose step-halving error exceeds ``tolerance`` nats are summed again with twice
-    as many, up to ``max_refine``. A :class:`LogJoint` may replace the Bernoulli decoder (tests use
+    as many, up to ``max_refine`` and as long as the image's region stays within ``max_points``
+    lattice points (a wide region with a sharp peak would otherwise cost millions of decoder
+    evaluations); an image that stops early keeps its larger, honest error bar. A :class:`LogJoint` may replace the Bernoulli decoder (tests use
     a Gaussian one whose marginal is known in closed form).
     """
     if model.z_dim != 2:
@@ -174,6 +176,7 @@ def log_marginal(model: HelmholtzMachine, dec, x, *, q=None, half_width: float =
     outside, box = _coarse_regions(log_joint, x, xp, x.dtype, half_width, coarse_step, threshold, margin)
     n = x.shape[0]
     log_px, error, kl = np.full(n, np.nan), np.full(n, np.inf), np.full(n, np.nan)
+    cells = (box[:, 1] - box[:, 0] + 1) * (box[:, 3] - box[:, 2] + 1)
     todo = np.arange(n)
     while todo.size and refine <= max_refine:
         sums = _fine_pass(log_joint, x, todo, box, q, half_width, coarse_step, refine)
@@ -183,5 +186,6 @@ def log_marginal(model: HelmholtzMachine, dec, x, *, q=None, half_width: float =
         error[todo] = step_error + (full - inner) + outside[todo]
         if q is not None:
             kl[todo] = backend.to_host(sums.kl)[todo] / backend.to_host(sums.full)[todo] - log_px[todo]
-        todo, refine = todo[step_error > tolerance], refine * 2
+        refine *= 2
+        todo = todo[(step_error > tolerance) & (cells[todo] * refine * refine <= max_points)]
     return Marginal(log_px, error, kl if q is not None else None)
