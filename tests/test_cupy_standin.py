@@ -135,3 +135,15 @@ def test_standin_is_never_chosen_without_the_variable(monkeypatch):
         warnings.simplefilter("error")
         with pytest.raises(backend.BackendError):
             backend.use("cupy")
+
+
+@pytest.mark.realgpu
+def test_real_cupy_refuses_what_the_standin_refuses():
+    """On a real GPU: the refusals the stand-in imitates are real CuPy's own."""
+    import cupy
+    a = cupy.arange(6, dtype=np.float32).reshape(2, 3)
+    for attempt in (lambda: np.asarray(a), lambda: a + np.ones(3, np.float32),
+                    lambda: cupy.random.default_rng(0).permutation(3), lambda: cupy.errstate):
+        with pytest.raises((TypeError, AttributeError)):
+            attempt()
+    assert "stand-in" not in backend.device_name() or backend.name() == "numpy"
