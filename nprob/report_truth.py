@@ -27,8 +27,10 @@ def table_lines(truth: dict, labels: dict) -> list[str]:
              "(sd across images). An estimate is one random draw, and (10.3) bounds its mean, so a single estimate "
              "can lie above log p(x). The last column counts images whose estimate does so by more than three Monte "
              "Carlo deviations plus the quadrature error, then (after the slash) how many of those stay above when "
-             "the estimate is averaged over 100 fresh draws: (10.3) says that number is 0. For small k the "
-             "deviation (10.4), estimated from k weights, is itself unreliable, so flags there are expected.", "",
+             "the estimate is averaged over 100 fresh draws. (10.3) says that number is 0; where it is not, the "
+             "quadrature missed posterior mass for those images (a mode outside the region its coarse pass "
+             "found), so their log p(x) is too low and their error bar too small. For small k the deviation "
+             "(10.4), estimated from k weights, is itself unreliable, so first-stage flags there are expected.", "",
              "| quantity | " + " | ".join(labels[n] for n in names) + " | flagged / still above |",
              "|---|" + "---|" * len(names) + "---|"]
     for key in first["rows"]:
