@@ -93,6 +93,7 @@ class AEVBTrainer(Trainer):
     """AEVB: one Adam step on both networks per batch, with ``n_samples`` reparameterised draws."""
 
     name = "aevb"
+    loss_and_grads = staticmethod(aevb.loss_and_grads)
 
     def __init__(self, model: HelmholtzMachine, enc, dec, lr=1e-3, n_samples=1, optimizer="adam"):
         self.model, self.n_samples = model, int(n_samples)
@@ -101,7 +102,7 @@ class AEVBTrainer(Trainer):
     def step(self, x, gen):
         dtype = self.players["enc"].params.flat.dtype
         eps = backend.standard_normal(gen, (self.n_samples, x.shape[0], self.model.z_dim), dtype)
-        scalars, (g_enc, g_dec) = aevb.loss_and_grads(
+        scalars, (g_enc, g_dec) = self.loss_and_grads(
             self.model, self.players["enc"].params, self.players["dec"].params, x, eps)
         self.players["enc"].step(g_enc)
         self.players["dec"].step(g_dec)
@@ -133,23 +134,14 @@ class WakeSleepTrainer(Trainer):
         return {**wake, **sleep}
 
 
-class IWAETrainer(Trainer):
-    """IWAE: one Adam step on both networks per batch along the gradient of -L_k, eq. (11.2)."""
+class IWAETrainer(AEVBTrainer):
+    """IWAE: AEVB's step with the gradient of -L_k instead of the ELBO's, eq. (11.2); k samples per image."""
 
     name = "iwae"
+    loss_and_grads = staticmethod(iwae.loss_and_grads)
 
     def __init__(self, model: HelmholtzMachine, enc, dec, k: int = 5, lr=1e-3, optimizer="adam"):
-        self.model, self.k = model, int(k)
-        self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(dec, lr, optimizer)}
-
-    def step(self, x, gen):
-        dtype = self.players["enc"].params.flat.dtype
-        eps = backend.standard_normal(gen, (self.k, x.shape[0], self.model.z_dim), dtype)
-        scalars, (g_enc, g_dec) = iwae.loss_and_grads(
-            self.model, self.players["enc"].params, self.players["dec"].params, x, eps)
-        self.players["enc"].step(g_enc)
-        self.players["dec"].step(g_dec)
-        return scalars
+        super().__init__(model, enc, dec, lr=lr, n_samples=k, optimizer=optimizer)
 
 
 class RWSTrainer(Trainer):
