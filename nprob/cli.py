@@ -18,9 +18,10 @@ from .experiments import gan as gan_experiments
 from .experiments.helmholtz import HelmholtzConfig
 from .train import TrainingDiverged
 
-PARTS = ("helmholtz", "gan")
+PARTS = ("helmholtz", "iw", "gan")
+CPU_PARTS = ("helmholtz", "gan")   # 'iw' (IWAE and RWS, k up to 50) takes hours on a CPU: opt-in there
 QUICK = dict(epochs=3, eval_every=1, n_train=5000, n_eval_train=1000, n_test=1000, k=20, sleep_samples=50,
-             sweep_epochs=1, truth_images=200, truth_track_images=100, truth_ks=(1, 10, 100))
+             sweep_epochs=1, truth_images=200, truth_track_images=100, truth_ks=(1, 10, 100), iw_ks=(5,))
 GPU_TRUTH = dict(truth_images=10000, truth_track_images=2000)   # where a GPU makes L_5000 and quadrature cheap
 
 
@@ -55,8 +56,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smoke configuration: a few epochs on a subset, small k")
     p.add_argument("--plots-only", action="store_true", help="redraw figures and report from --out, no training")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
-                   help="which sections to run (default: all)")
+    p.add_argument("--parts", nargs="+", choices=PARTS, default=None,
+                   help=f"which sections to run (default: all with --backend cupy or --quick, else "
+                        f"{' '.join(CPU_PARTS)}: 'iw' takes hours on a CPU)")
     g = p.add_argument_group("Helmholtz machine (section 1.6)")
     g.add_argument("--epochs", type=positive_int, default=None, help=f"default {d.epochs}")
     g.add_argument("--eval-every", type=positive_int, default=None, help=f"evaluate L_k every N epochs "
@@ -91,6 +93,14 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--truth-track-images", type=positive_int, default=None,
                    help=f"test and training images whose log p(x) is tracked at every evaluation (default "
                         f"{d.truth_track_images}, or {GPU_TRUTH['truth_track_images']} with --backend cupy)")
+    g.add_argument("--binarize", choices=["none", "static", "dynamic"], default=d.binarize,
+                   help="grey levels as the assignment uses them, or Bernoulli-drawn pixels so that log p(x) is "
+                        "a normalised likelihood (dynamic: a fresh draw per batch, as Burda et al.)")
+    w = p.add_argument_group("Training on the bound: IWAE and reweighted wake-sleep (derivations/11)")
+    w.add_argument("--iw-ks", type=positive_int, nargs="+", default=None,
+                   help=f"samples per image of IWAE and RWS (default {' '.join(map(str, d.iw_ks))})")
+    w.add_argument("--iw-lr", type=positive_float, default=d.iw_lr, help="learning rate of IWAE and RWS")
+    w.add_argument("--rws-sleep", action="store_true", help="RWS also takes Wake-Sleep's sleep step")
     gd = gan_experiments.GANConfig()
     s = p.add_argument_group("GANs (section 2)")
     s.add_argument("--gan-toy-steps", type=positive_int, default=None,
@@ -115,7 +125,8 @@ def config_from(args) -> HelmholtzConfig:
         backend=args.backend, seed=args.seed, batch_size=args.batch_size, hidden=tuple(args.hidden),
         z_dim=args.z_dim, activation=args.activation, init=args.init, optimizer=args.optimizer,
         aevb_lr=args.lr, aevb_samples=args.aevb_samples, wake_lr=args.wake_lr, sleep_lr=args.sleep_lr,
-        wake_samples=args.wake_samples, sweep_sleep_lrs=tuple(args.sweep_sleep_lrs), truth=not args.no_truth)
+        wake_samples=args.wake_samples, sweep_sleep_lrs=tuple(args.sweep_sleep_lrs), truth=not args.no_truth,
+        binarize=args.binarize, iw_lr=args.iw_lr, rws_sleep=args.rws_sleep)
     if args.backend == "cupy":
         cfg = replace(cfg, **GPU_TRUTH)
     if args.quick:
@@ -123,7 +134,8 @@ def config_from(args) -> HelmholtzConfig:
     given = {"epochs": args.epochs, "eval_every": args.eval_every, "k": args.k, "sleep_samples": args.sleep_samples,
              "n_train": args.n_train, "n_eval_train": args.n_eval_train, "n_test": args.n_test,
              "sweep_epochs": args.sweep_epochs, "truth_images": args.truth_images,
-             "truth_track_images": args.truth_track_images}
+             "truth_track_images": args.truth_track_images,
+             "iw_ks": tuple(args.iw_ks) if args.iw_ks else None}
     if args.n_train is not None and args.n_eval_train is None:   # evaluate on all of a smaller training set
         given["n_eval_train"] = min(cfg.n_eval_train, args.n_train)
     available = min(given["n_eval_train"] or cfg.n_eval_train, given["n_test"] or cfg.n_test)
@@ -134,7 +146,7 @@ def config_from(args) -> HelmholtzConfig:
 
 
 def main(argv=None) -> int:
-    from .experiments import helmholtz
+    from .experiments import helmholtz, iw
     from .report import build
     p = parser()
     args = p.parse_args(argv)
@@ -143,16 +155,19 @@ def main(argv=None) -> int:
         cfg, gan_cfg = config_from(args), gan_config_from(args)
     except ValueError as err:
         p.error(str(err))
+    parts = args.parts or (PARTS if args.backend == "cupy" or args.quick else CPU_PARTS)
+    experiments = {"helmholtz": (helmholtz, cfg), "iw": (iw, cfg), "gan": (gan_experiments, gan_cfg)}
     backend.keep_freed_memory()
     started = time.perf_counter()
     try:
         if not args.plots_only or out.exists():
             ensure_writable(out)
         if not args.plots_only:
-            if "helmholtz" in args.parts:
-                helmholtz.run(cfg, out, verbose=not args.quiet)
-            if "gan" in args.parts:
-                gan_experiments.run(gan_cfg, out, verbose=not args.quiet)
+            for part in parts:   # every checkpoint of every part is checked before anything is written
+                experiments[part][0].check_checkpoints(experiments[part][1], out)
+            for part in PARTS:
+                if part in parts:
+                    experiments[part][0].run(experiments[part][1], out, verbose=not args.quiet)
         build(out, verbose=not args.quiet)
         if not args.quiet:
             memory = ", ".join(f"{k} {v:.0f}" for k, v in backend.peak_memory_mib().items())

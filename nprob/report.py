@@ -12,7 +12,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.stats import norm
 
-from . import backend, checkpoint, plots, report_truth
+from . import backend, checkpoint, plots, report_iw, report_truth
 from .data import load_mnist
 from .experiments.helmholtz import ALGORITHMS, HelmholtzConfig, make_trainer
 from .stable import sigmoid
@@ -138,6 +138,10 @@ def build(out: Path, verbose: bool = True) -> Path:
         figures += report_truth.draw(metrics, out, out / "figures", cfg.k, plots.LABELS)
         summary = {name: analysis[name]["stats"] for name in ALGORITHMS if name in analysis}
         checkpoint.write_json(out / "summary.json", summary)
+    iw_lines = []
+    if "iw" in metrics:
+        iw_lines = report_iw.lines(metrics)
+        figures += report_iw.draw(metrics, out / "figures")
     gan_lines = []
     if "gan" in metrics:
         seed = cfg.seed if cfg else report_gan.load_config(metrics).seed
@@ -147,7 +151,7 @@ def build(out: Path, verbose: bool = True) -> Path:
         aevb = analysis.get("aevb", {}).get("latents")
         figures += report_gan.draw(metrics, out, out / "figures", mnist, digits, aevb, scatter)
         gan_lines = report_gan.text(metrics)
-    path = write_report(out, metrics, cfg, summary, [f.relative_to(out) for f in figures], gan_lines)
+    path = write_report(out, metrics, cfg, summary, [f.relative_to(out) for f in figures], iw_lines + gan_lines)
     if verbose:
         print(f"[nprob] report written to {path}")
     return path

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, checkpoint
+from . import backend, binarize, checkpoint
 from .progress import progress_bar
 
 
@@ -95,12 +95,13 @@ def read_checkpoint(path, config: dict, epochs: int):
 
 def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint_path, config: dict,
         evaluate=None, eval_every: int = 10, on_epoch_end=None, verbose: bool = True,
-        log_every: int = 50) -> dict:
+        log_every: int = 50, dynamic_binarize: bool = False) -> dict:
     """Train ``trainer`` on ``x_train`` (N, D) for ``epochs`` epochs, resuming if a checkpoint exists.
 
     ``config`` describes everything that determines the numbers; a checkpoint
     made with another config is refused (the number of epochs and the evaluation
-    interval may change between runs). Returns the history:
+    interval may change between runs). With ``dynamic_binarize`` each batch's grey levels are replaced
+    by a fresh Bernoulli draw from the epoch's stream (:mod:`nprob.binarize`). Returns the history:
     ``{'epochs': [{'epoch', 'seconds', <step scalars averaged>}], 'evals': [{'epoch', ...}]}``.
     """
     ckpt = Path(checkpoint_path)
@@ -130,7 +131,10 @@ def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint
             order = xp.asarray(backend.host_rng(seed, trainer.name, "shuffle", epoch).permutation(n))
             records, names, logged = None, None, 0
             for step in range(steps):
-                scalars = trainer.step(x_train[order[step * batch_size:(step + 1) * batch_size]], gen)
+                x = x_train[order[step * batch_size:(step + 1) * batch_size]]
+                if dynamic_binarize:
+                    x = binarize.draw(x, backend.uniform(gen, x.shape, x.dtype))
+                scalars = trainer.step(x, gen)
                 if records is None:
                     names = list(scalars)
                     records = xp.empty((steps, len(names)), dtype=np.float64)

@@ -54,8 +54,9 @@ QUICK = dict(optimal_d_steps=200, saturation_d_steps=150, saturation_train_steps
              lines_thetas=(0.0, 0.5), toy_steps=150, toy_seeds=1, mnist_epochs=1, n_train=2000, n_test=500)
 
 
-def run(cfg: GANConfig, out: Path, verbose: bool = True) -> dict:
-    """Run (or resume) every section-2 experiment and merge the results into ``out/metrics.json``."""
+def check_checkpoints(cfg: GANConfig, out: Path) -> list[str]:
+    """Refuse (CheckpointError) a folder holding section-2 results or checkpoints of another configuration;
+    returns the settings that changed in a way that may resume (only ``mnist_epochs``)."""
     path = out / "metrics.json"
     metrics = checkpoint.read_json_object(path) if path.exists() else {}
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}   # as JSON gives it back
@@ -67,6 +68,15 @@ def run(cfg: GANConfig, out: Path, verbose: bool = True) -> dict:
             + "; ".join(f"{k}: stored {stored.get(k)!r}, now {config[k]!r}" for k in changed)
             + "); use another --out folder")
     gan_games.check_checkpoints(cfg, out)
+    return changed
+
+
+def run(cfg: GANConfig, out: Path, verbose: bool = True) -> dict:
+    """Run (or resume) every section-2 experiment and merge the results into ``out/metrics.json``."""
+    changed = check_checkpoints(cfg, out)
+    path = out / "metrics.json"
+    metrics = checkpoint.read_json_object(path) if path.exists() else {}
+    config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
     results = {k: v for k, v in metrics.get("gan", {}).items() if not (changed and k == "mnist")}
     backend.use(cfg.backend)
 

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .. import backend, bounds, checkpoint, quadrature
+from ..binarize import MODES as BINARIZE_MODES
+from ..binarize import views
 from ..data import load_mnist
 from ..models.helmholtz import HelmholtzMachine
 from ..train import fit, read_checkpoint
@@ -19,7 +21,9 @@ from ..trainers import AEVBTrainer, WakeSleepTrainer
 from . import ground_truth, require_valid
 
 ALGORITHMS = ("aevb", "wake_sleep")
-OWN_SETTINGS = {"aevb": ("aevb_",), "wake_sleep": ("wake_", "sleep_")}   # name prefixes per algorithm
+# Name prefixes of the settings each algorithm alone uses; a checkpoint records the shared ones and its own.
+OWN_SETTINGS = {"aevb": ("aevb_",), "wake_sleep": ("wake_", "sleep_"), "iwae": ("iw_",),
+                "rws": ("iw_", "rws_", "sleep_samples")}
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,15 @@ class HelmholtzConfig:
     truth_images: int = 1000        # test images of the bound hierarchy after training
     truth_track_images: int = 250   # test and training images whose log p(x) is tracked at every evaluation
     truth_ks: tuple[int, ...] = (1, 10, 100, 1000, 5000)
+    binarize: str = "none"          # 'static' or 'dynamic' Bernoulli draws of the pixels (nprob/binarize.py)
+    iw_ks: tuple[int, ...] = (5, 50)   # samples per image of IWAE and RWS (derivations/11)
+    iw_lr: float = 1e-3             # learning rate of both networks in IWAE and RWS
+    rws_sleep: bool = False         # RWS also takes Wake-Sleep's sleep step (Bornschein and Bengio's option)
 
     def __post_init__(self):
         require_valid(self)
+        if self.binarize not in BINARIZE_MODES:
+            raise ValueError(f"binarize must be one of {', '.join(BINARIZE_MODES)}, got {self.binarize!r}")
         if self.n_eval_train > self.n_train:
             raise ValueError(f"n_eval_train ({self.n_eval_train}) cannot exceed n_train ({self.n_train})")
         if self.batch_size > self.n_train:
@@ -68,11 +78,17 @@ class HelmholtzConfig:
         """log p(x) by quadrature is measured (it needs 2-D codes)."""
         return self.truth and self.z_dim == 2
 
-    def for_algorithm(self, name: str) -> dict:
-        """The settings a checkpoint of ``name`` must agree with (epochs may grow on resume)."""
+    def for_algorithm(self, name: str, k_train: int | None = None) -> dict:
+        """The settings a checkpoint of ``name`` must agree with (epochs may grow on resume).
+
+        ``k_train``: the samples per image of an IWAE or RWS run, recorded instead of the list ``iw_ks``.
+        """
+        own = OWN_SETTINGS[name]
         others = tuple(p for a, ps in OWN_SETTINGS.items() if a != name for p in ps)
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
-                if k not in ("epochs", "eval_every") and not k.startswith(others + ("sweep_", "truth"))}
+        kept = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
+                if k not in ("epochs", "eval_every", "iw_ks") and not k.startswith(("sweep_", "truth"))
+                and (k.startswith(own) or not k.startswith(others))}
+        return kept if k_train is None else {**kept, "k_train": k_train}
 
     def model(self) -> HelmholtzMachine:
         return HelmholtzMachine(x_dim=784, z_dim=self.z_dim, hidden=tuple(self.hidden), activation=self.activation)
@@ -139,14 +155,34 @@ def planned_runs(cfg: HelmholtzConfig, out: Path) -> list:
     return runs + [("wake_sleep", c, out / "checkpoints" / f"{key}.npz") for key, c in sweep_configs(cfg).items()]
 
 
-def sleep_lr_sweep(cfg: HelmholtzConfig, out: Path, x_train, x_test, verbose: bool) -> dict:
+def load_data(cfg: HelmholtzConfig, verbose: bool) -> dict:
+    """Select the backend and load MNIST as ``cfg.binarize`` asks (:mod:`nprob.binarize`).
+
+    Returns device arrays 'fit' (N, 784), 'eval_train' and 'test', the host test images 'test_host',
+    and 'dynamic' (whether ``fit`` draws a fresh binarisation per batch).
+    """
+    backend.use(cfg.backend)
+    mnist = load_mnist(verbose=verbose)
+    v = views(cfg.binarize, mnist.x_train[:cfg.n_train], mnist.x_test[:cfg.n_test], cfg.seed)
+    return {"fit": backend.asarray(v.fit), "eval_train": backend.asarray(v.eval_train[:cfg.n_eval_train]),
+            "test": backend.asarray(v.test), "test_host": v.test, "dynamic": v.dynamic}
+
+
+def check_checkpoints(cfg: HelmholtzConfig, out: Path) -> None:
+    """Refuse (CheckpointError) any checkpoint of this section made with another configuration or more epochs."""
+    for name, c, path in planned_runs(cfg, out):
+        read_checkpoint(path, c.for_algorithm(name), c.epochs)
+
+
+def sleep_lr_sweep(cfg: HelmholtzConfig, out: Path, data: dict, verbose: bool) -> dict:
     """Short Wake-Sleep runs, one per sleep learning rate, scored by L_k on the test set."""
     runs = []
     for key, c in sweep_configs(cfg).items():
-        history = fit(make_trainer(c, "wake_sleep"), x_train, epochs=c.epochs, batch_size=c.batch_size,
+        history = fit(make_trainer(c, "wake_sleep"), data["fit"], epochs=c.epochs, batch_size=c.batch_size,
                       seed=c.seed, checkpoint_path=out / "checkpoints" / f"{key}.npz",
                       config=c.for_algorithm("wake_sleep"), eval_every=c.eval_every, verbose=verbose,
-                      evaluate=make_evaluator(c, f"sweep sleep_lr={c.sleep_lr:g}", {"test": x_test}, verbose))
+                      dynamic_binarize=data["dynamic"],
+                      evaluate=make_evaluator(c, f"sweep sleep_lr={c.sleep_lr:g}", {"test": data["test"]}, verbose))
         runs.append({"sleep_lr": c.sleep_lr, "wake_lr": c.wake_lr, "sleep_samples": c.sleep_samples,
                      "L_test": history["evals"][-1][f"L{c.k}_test"], "history": history})
     return {"epochs": cfg.sweep_epochs, "runs": runs}
@@ -160,30 +196,27 @@ def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
     """
     metrics_path = out / "metrics.json"
     metrics = checkpoint.read_json_object(metrics_path) if metrics_path.exists() else {}   # keep other sections
-    for name, c, path in planned_runs(cfg, out):
-        read_checkpoint(path, c.for_algorithm(name), c.epochs)
-    backend.use(cfg.backend)
-    mnist = load_mnist(verbose=verbose)
-    x_train = backend.asarray(mnist.x_train[:cfg.n_train])
-    x_test = backend.asarray(mnist.x_test[:cfg.n_test])
+    check_checkpoints(cfg, out)
+    data = load_data(cfg, verbose)
+    x_train, x_test = data["fit"], data["test"]
     metrics.update(config=asdict(cfg), versions=versions())
 
     def save_metrics(name, history):
         metrics[name] = history
         checkpoint.write_json(metrics_path, metrics)
 
-    splits = {"test": x_test, "train": x_train[:cfg.n_eval_train]}
+    splits = {"test": x_test, "train": data["eval_train"]}
     trainers = {}
     for name, _, path in planned_runs(cfg, out)[:len(ALGORITHMS)]:
         trainers[name] = make_trainer(cfg, name)
         history = fit(trainers[name], x_train, epochs=cfg.epochs, batch_size=cfg.batch_size,
                       seed=cfg.seed, checkpoint_path=path, config=cfg.for_algorithm(name),
                       evaluate=make_evaluator(cfg, name, splits, verbose), eval_every=cfg.eval_every,
-                      on_epoch_end=save_metrics, verbose=verbose)
+                      on_epoch_end=save_metrics, verbose=verbose, dynamic_binarize=data["dynamic"])
         save_metrics(name, history)
     settings = {"epochs": cfg.epochs, "truth_images": cfg.truth_images, "truth_ks": list(cfg.truth_ks)}
     if cfg.tracks_truth and metrics.get("ground_truth", {}).get("settings") != settings:
         save_metrics("ground_truth", {"settings": settings,
-                                      **ground_truth.run(cfg, out, trainers, mnist.x_test, verbose)})
-    save_metrics("sleep_lr_sweep", sleep_lr_sweep(cfg, out, x_train, x_test, verbose))
+                                      **ground_truth.run(cfg, out, trainers, data["test_host"], verbose)})
+    save_metrics("sleep_lr_sweep", sleep_lr_sweep(cfg, out, data, verbose))
     return metrics

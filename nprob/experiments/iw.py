@@ -1,0 +1,84 @@
+"""Training on the bound (issue 13, derivations/11): IWAE and reweighted wake-sleep beside AEVB and Wake-Sleep.
+
+Each run uses the same model, initial weights, data, epochs and evaluation as section 1.6
+(:mod:`nprob.experiments.helmholtz`), so the four algorithms differ only in how they learn.
+Results go to ``metrics.json['iw']`` and ``checkpoints/{iwae,rws}_k{K}.npz``.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from .. import backend, checkpoint
+from ..train import fit, read_checkpoint
+from ..trainers import IWAETrainer, RWSTrainer
+from . import ground_truth
+from .helmholtz import HelmholtzConfig, load_data, make_evaluator, versions
+
+IW_ALGORITHMS = ("iwae", "rws")
+
+
+def planned_runs(cfg: HelmholtzConfig, out: Path) -> list:
+    """(run name, algorithm, k, checkpoint path) of every run of this part."""
+    return [(f"{alg}_k{k}", alg, k, out / "checkpoints" / f"{alg}_k{k}.npz")
+            for k in cfg.iw_ks for alg in IW_ALGORITHMS]
+
+
+def check_checkpoints(cfg: HelmholtzConfig, out: Path) -> None:
+    """Refuse (CheckpointError) any checkpoint of this part made with another configuration or more epochs."""
+    for _, alg, k, path in planned_runs(cfg, out):
+        read_checkpoint(path, cfg.for_algorithm(alg, k), cfg.epochs)
+
+
+def make_trainer(cfg: HelmholtzConfig, algorithm: str, k: int):
+    """A fresh IWAE or RWS trainer with section 1.6's initial weights; its name (the noise stream) holds k."""
+    model = cfg.model()
+    enc, dec = model.init(backend.host_rng(cfg.seed, "init"), cfg.init)
+    if algorithm == "iwae":
+        trainer = IWAETrainer(model, enc, dec, k=k, lr=cfg.iw_lr, optimizer=cfg.optimizer)
+    else:
+        trainer = RWSTrainer(model, enc, dec, k=k, lr=cfg.iw_lr, sleep=cfg.rws_sleep,
+                             sleep_samples=cfg.sleep_samples, optimizer=cfg.optimizer)
+    trainer.name = f"{algorithm}_k{k}"
+    return trainer
+
+
+def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
+    """Train (or resume) every IWAE and RWS run, then measure each like section 1.6's models.
+
+    Writes ``metrics['iw'] = {'config', 'runs': {name: history}, 'ground_truth': {name: hierarchy}}``;
+    every checkpoint is checked before anything is written.
+    """
+    metrics_path = out / "metrics.json"
+    metrics = checkpoint.read_json_object(metrics_path) if metrics_path.exists() else {}
+    check_checkpoints(cfg, out)
+    data = load_data(cfg, verbose)
+    metrics.setdefault("versions", versions())
+    section = metrics.get("iw", {})
+    section.update(config=asdict(cfg))
+    section.setdefault("runs", {})
+    section.setdefault("ground_truth", {})
+
+    def save(name, history):
+        section["runs"][name] = history
+        metrics["iw"] = section
+        checkpoint.write_json(metrics_path, metrics)
+
+    splits = {"test": data["test"], "train": data["eval_train"]}
+    for name, alg, k, path in planned_runs(cfg, out):
+        trainer = make_trainer(cfg, alg, k)
+        history = fit(trainer, data["fit"], epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
+                      checkpoint_path=path, config=cfg.for_algorithm(alg, k), eval_every=cfg.eval_every,
+                      evaluate=make_evaluator(cfg, name, splits, verbose), on_epoch_end=save, verbose=verbose,
+                      dynamic_binarize=data["dynamic"])
+        save(name, history)
+        settings = {"epochs": cfg.epochs, "truth_images": cfg.truth_images, "truth_ks": list(cfg.truth_ks)}
+        if cfg.tracks_truth and section["ground_truth"].get(name, {}).get("settings") != settings:
+            if verbose:
+                print(f"[nprob] ground truth: {name} on {cfg.truth_images} test images", flush=True)
+            x = backend.asarray(data["test_host"][:cfg.truth_images])
+            enc, dec = trainer.players["enc"].params, trainer.players["dec"].params
+            section["ground_truth"][name] = {"settings": settings, **ground_truth.hierarchy(
+                trainer.model, enc, dec, x, cfg.truth_ks, cfg.seed, name)}
+            save(name, history)
+    return metrics
