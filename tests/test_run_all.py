@@ -67,12 +67,15 @@ def test_quick_run_writes_everything_and_redraws(numpy_quick, tmp_path):
         assert len(metrics[name]["epochs"]) == 3 and len(metrics[name]["evals"]) == 3
         assert (out / "checkpoints" / f"{name}.npz").exists()
     assert {"wake", "sleep"} <= set(metrics["wake_sleep"]["epochs"][0])
+    for name in ("iwae_k5", "rws_k5"):                                     # --quick runs the opt-in part too
+        assert len(metrics["iw"]["runs"][name]["evals"]) == 3 and (out / "checkpoints" / f"{name}.npz").exists()
+        assert "log p(x)" in metrics["iw"]["ground_truth"][name]["rows"]
     figures = {p.name for p in (out / "figures").glob("*.png")}
     assert figures >= {"bounds.png", "wake_sleep_losses.png", "originals.png", "reconstructions_aevb.png",
                        "reconstructions_wake_sleep.png", "latent_scatter.png", "manifold_aevb.png",
-                       "manifold_wake_sleep.png"}
+                       "manifold_wake_sleep.png", "iw_bounds.png"}
     report = (out / "report.md").read_text()
-    assert "converged faster" in report
+    assert "converged faster" in report and "| IWAE, k = 5 |" in report and "| AEVB |" in report
     for f in (out / "figures").glob("*.png"):
         f.unlink()
     (out / "report.md").unlink()
@@ -100,7 +103,7 @@ def snapshot(folder: Path) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("change", [["--lr", "0.01"], ["--epochs", "2"], ["--gan-toy-steps", "100"],
-                                    ["--sleep-lr", "0.001"]])
+                                    ["--sleep-lr", "0.001"], ["--iw-lr", "0.01"]])
 def test_a_refused_run_leaves_the_folder_byte_identical(numpy_quick, tmp_path, change):
     import shutil
     out = tmp_path / "q"

@@ -1,0 +1,113 @@
+"""The training-on-the-bound part (issue 13): binarised data, checkpoint configurations, CLI parts, report."""
+import numpy as np
+import pytest
+
+from nprob import backend, binarize, cli, report_iw
+from nprob.checkpoint import CheckpointError
+from nprob.experiments import iw
+from nprob.experiments.helmholtz import HelmholtzConfig
+from nprob.train import fit
+
+
+def test_a_fixed_binarisation_is_binary_reproducible_and_unbiased():
+    grey = np.full((200, 784), 0.3, dtype=np.float32)
+    a, b = binarize.fixed(grey, 0, "train"), binarize.fixed(grey, 0, "train")
+    assert a.dtype == np.float32 and set(np.unique(a)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, binarize.fixed(grey, 0, "test"))
+    se = np.sqrt(0.3 * 0.7 / a.size)
+    assert abs(a.mean() - 0.3) < 4 * se
+
+
+@pytest.mark.parametrize("mode", binarize.MODES)
+def test_views_give_what_each_mode_promises(mode):
+    rng = np.random.default_rng(0)
+    x_train, x_test = rng.random((50, 784), dtype=np.float32), rng.random((20, 784), dtype=np.float32)
+    v = binarize.views(mode, x_train, x_test, seed=3)
+    binary = lambda x: set(np.unique(x)) <= {0.0, 1.0}  # noqa: E731
+    if mode == "none":
+        assert v.fit is x_train and v.test is x_test and not v.dynamic
+    else:
+        assert binary(v.eval_train) and binary(v.test)
+        assert binary(v.fit) == (mode == "static") and v.dynamic == (mode == "dynamic")
+
+
+def test_an_unknown_binarisation_is_refused():
+    with pytest.raises(ValueError, match="binarize must be one of"):
+        HelmholtzConfig(binarize="otsu")
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["--binarize", "otsu"])
+
+
+class Recorder:
+    """A trainer that only records the batches it is given."""
+    name = "recorder"
+
+    def __init__(self):
+        self.players, self.seen = {}, []
+
+    def step(self, x, gen):
+        self.seen.append(np.array(x))
+        return {"loss": np.float64(0.0)}
+
+    def state_arrays(self):
+        return {}
+
+
+def test_dynamic_binarisation_draws_every_batch_afresh(tmp_path):
+    backend.use("numpy")
+    x = np.full((20, 784), 0.5, dtype=np.float32)
+    tr = Recorder()
+    fit(tr, x, epochs=2, batch_size=20, seed=0, checkpoint_path=tmp_path / "c.npz", config={}, verbose=False,
+        dynamic_binarize=True)
+    assert all(set(np.unique(b)) == {0.0, 1.0} for b in tr.seen)
+    assert not np.array_equal(tr.seen[0], tr.seen[1])        # a fresh draw in the second epoch
+
+
+def test_checkpoint_configurations_keep_each_algorithms_own_settings():
+    cfg = HelmholtzConfig()
+    aevb, ws = cfg.for_algorithm("aevb"), cfg.for_algorithm("wake_sleep")
+    iwae, rws = cfg.for_algorithm("iwae", 5), cfg.for_algorithm("rws", 5)
+    assert not any(k.startswith(("iw_", "rws_")) for k in (*aevb, *ws))
+    assert iwae["k_train"] == 5 and "iw_lr" in iwae and "sleep_samples" not in iwae and "aevb_lr" not in iwae
+    assert {"iw_lr", "rws_sleep", "sleep_samples"} <= set(rws) and "sleep_lr" not in rws
+    assert "sleep_samples" in ws and "binarize" in aevb and "iw_ks" not in iwae
+    assert HelmholtzConfig(iw_ks=(5,)).for_algorithm("iwae", 5) == iwae   # a k = 5 run resumes with fewer ks
+
+
+def test_a_run_of_another_k_or_learning_rate_is_refused(tmp_path):
+    cfg = HelmholtzConfig(epochs=1, n_train=200, n_eval_train=100, n_test=100, truth=False, iw_ks=(2,),
+                          hidden=(16,), truth_images=50, truth_track_images=50)
+    path = tmp_path / "checkpoints" / "iwae_k2.npz"
+    trainer = iw.make_trainer(cfg, "iwae", 2)
+    x = np.random.default_rng(0).random((200, 784), dtype=np.float32)
+    fit(trainer, x, epochs=1, batch_size=100, seed=0, checkpoint_path=path, config=cfg.for_algorithm("iwae", 2),
+        verbose=False)
+    iw.check_checkpoints(cfg, tmp_path)
+    from dataclasses import replace
+    with pytest.raises(CheckpointError, match="iw_lr"):
+        iw.check_checkpoints(replace(cfg, iw_lr=0.01), tmp_path)
+
+
+def test_the_iw_part_is_opt_in_on_the_cpu_and_on_by_default_elsewhere():
+    assert "iw" not in cli.CPU_PARTS and "iw" in cli.PARTS
+    assert cli.config_from(cli.parser().parse_args(["--quick"])).iw_ks == (5,)
+    assert cli.config_from(cli.parser().parse_args(["--iw-ks", "3", "7"])).iw_ks == (3, 7)
+
+
+def test_largest_swing_looks_only_after_the_given_epoch():
+    history = {"evals": [{"epoch": e, "L100_test": v} for e, v in [(10, -200), (50, -150), (60, -152.5), (70, -151)]]}
+    assert report_iw.largest_swing(history, "L100_test", 50) == pytest.approx(2.5)
+    assert report_iw.largest_swing(history, "L100_test", 70) is None
+
+
+def test_section_1_6_rows_join_the_table_only_with_the_same_shared_settings():
+    from dataclasses import asdict
+    shared = asdict(HelmholtzConfig())
+    metrics = {"config": {**shared}, "aevb": {"evals": []}, "iw": {"config": shared, "runs": {}}}
+    assert "aevb" in report_iw.runs(metrics)
+    metrics["config"].pop("binarize")                        # a folder from before --binarize: grey levels
+    assert "aevb" in report_iw.runs(metrics)
+    metrics["config"]["binarize"] = "static"
+    assert "aevb" not in report_iw.runs(metrics)
+    assert "left out" in "\n".join(report_iw.lines(metrics))
