@@ -1,0 +1,99 @@
+"""Trainers for the binary-latent Helmholtz machine (derivations/12): Wake-Sleep, RWS, and the score function.
+
+Each has the two players of :mod:`nprob.trainers` ('enc' = phi, 'dec' = theta: the decoder and
+the prior logits), draws its uniform noise from the generator it is given, and is driven by
+:func:`nprob.train.fit` like every other trainer, so checkpoints and resume work the same way.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .models import binary_estimators as E
+from .models.binary_helmholtz import BinaryHelmholtzMachine
+from .trainers import Player, Trainer
+
+BASELINE_RATE = 0.05   # the running mean's step towards each batch's mean learning signal, eq. (12.6)
+
+
+class _Binary(Trainer):
+    def __init__(self, model: BinaryHelmholtzMachine, enc, gen, lr=1e-3, optimizer="adam"):
+        self.model = model
+        self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(gen, lr, optimizer)}
+
+    def _u(self, gen, *shape):
+        return backend.uniform(gen, shape, self.players["enc"].params.flat.dtype)
+
+
+class BinaryWakeSleepTrainer(_Binary):
+    """Wake on the data with one code per image from q, then sleep on ``sleep_samples`` dreamt pairs."""
+
+    name = "binary_wake_sleep"
+
+    def __init__(self, model, enc, gen, lr=1e-3, sleep_samples: int = 100, optimizer="adam"):
+        super().__init__(model, enc, gen, lr, optimizer)
+        self.sleep_samples = int(sleep_samples)
+
+    def step(self, x, gen):
+        enc, dec = self.players["enc"].params, self.players["dec"].params
+        wake, g_dec = E.wake_loss_and_grads(self.model, enc, dec, x, self._u(gen, 1, x.shape[0], self.model.h_dim))
+        self.players["dec"].step(g_dec)
+        h, x_dream = E.dream(self.model, dec, self._u(gen, self.sleep_samples, self.model.h_dim),
+                             self._u(gen, self.sleep_samples, self.model.x_dim))
+        sleep, g_enc = E.sleep_loss_and_grads(self.model, enc, h, x_dream)
+        self.players["enc"].step(g_enc)
+        return {**wake, **sleep}
+
+
+class BinaryRWSTrainer(_Binary):
+    """Reweighted wake-sleep with k codes per image: wake-theta and wake-phi on the data."""
+
+    name = "binary_rws"
+
+    def __init__(self, model, enc, gen, k: int = 5, lr=1e-3, optimizer="adam"):
+        super().__init__(model, enc, gen, lr, optimizer)
+        self.k = int(k)
+
+    def step(self, x, gen):
+        enc, dec = self.players["enc"].params, self.players["dec"].params
+        scalars, (g_enc, g_dec) = E.rws_loss_and_grads(self.model, enc, dec, x,
+                                                       self._u(gen, self.k, x.shape[0], self.model.h_dim))
+        self.players["dec"].step(g_dec)
+        self.players["enc"].step(g_enc)
+        return scalars
+
+
+class ScoreFunctionTrainer(_Binary):
+    """One objective, the ELBO, with the score-function gradient (12.5) and a running-mean baseline.
+
+    The baseline starts from the mean learning signal of an independent pilot draw on the first
+    batch and then moves BASELINE_RATE of the way to each batch's mean, after that batch's step,
+    so it never depends on the codes whose gradient it multiplies (result 12.3).
+    """
+
+    name = "binary_score_function"
+
+    def __init__(self, model, enc, gen, samples: int = 1, lr=1e-3, optimizer="adam"):
+        super().__init__(model, enc, gen, lr, optimizer)
+        self.samples, self.baseline = int(samples), None
+
+    def step(self, x, gen):
+        enc, dec = self.players["enc"].params, self.players["dec"].params
+        shape = (self.samples, x.shape[0], self.model.h_dim)
+        if self.baseline is None:
+            pilot, _ = E.score_function_loss_and_grads(self.model, enc, dec, x, self._u(gen, *shape), 0.0)
+            self.baseline = backend.to_float(pilot["signal"])
+        scalars, (g_enc, g_dec) = E.score_function_loss_and_grads(self.model, enc, dec, x, self._u(gen, *shape),
+                                                                  self.baseline)
+        self.players["dec"].step(g_dec)
+        self.players["enc"].step(g_enc)
+        self.baseline += BASELINE_RATE * (backend.to_float(scalars["signal"]) - self.baseline)
+        return {**scalars, "baseline": np.float64(self.baseline)}
+
+    def state_arrays(self):
+        return {**super().state_arrays(), "baseline": np.array(np.nan if self.baseline is None else self.baseline)}
+
+    def load_state_arrays(self, arrays):
+        super().load_state_arrays(arrays)
+        value = float(arrays["baseline"]) if "baseline" in arrays else np.nan
+        self.baseline = None if np.isnan(value) else value
