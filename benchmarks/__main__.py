@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from nprob import backend, bounds, checkpoint, optim
+from nprob.cost import gemm_shapes
 from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
 
 STEPS_PER_EPOCH = 600
@@ -47,26 +48,6 @@ def timed(fn, repeats: int) -> float:
         _sync()
         times.append(time.perf_counter() - t0)
     return float(np.median(times))
-
-
-def gemm_shapes(cfg: HelmholtzConfig, algorithm: str, batch: int) -> list[tuple[int, int, int]]:
-    """(M, K, N) of every matrix product in one training step (one hidden layer, as by default).
-
-    AEVB: encoder forward (2), decoder forward (2), decoder backward (dW2, dh, dW1, dz), encoder
-    backward (dW2, dh, dW1; no dx for data). Wake-Sleep: wake = encoder forward (2), decoder
-    forward (2) and backward without dz (3); dream = decoder forward (2); sleep = encoder
-    forward (2) and backward (3). M x K times K x N.
-    """
-    d, h, j, m = 784, cfg.hidden[0], cfg.z_dim, cfg.sleep_samples
-    enc_fwd = [(batch, d, h), (batch, h, 2 * j)]
-    dec_fwd = [(batch, j, h), (batch, h, d)]
-    dec_bwd = [(h, batch, d), (batch, d, h), (j, batch, h)]
-    enc_bwd = [(h, batch, 2 * j), (batch, 2 * j, h), (d, batch, h)]
-    if algorithm == "aevb":
-        return enc_fwd + dec_fwd + dec_bwd + [(batch, h, j)] + enc_bwd
-    sleep_fwd = [(m, d, h), (m, h, 2 * j)]
-    sleep_bwd = [(h, m, 2 * j), (m, 2 * j, h), (d, m, h)]
-    return enc_fwd + dec_fwd + dec_bwd + [(m, j, h), (m, h, d)] + sleep_fwd + sleep_bwd
 
 
 def gemm_floor(shapes, repeats: int) -> tuple[float, float]:

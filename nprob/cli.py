@@ -15,11 +15,12 @@ from . import backend
 from .checkpoint import CheckpointError, ensure_writable
 from .data import MNISTError
 from .experiments import gan as gan_experiments
+from .experiments import section14
 from .experiments.helmholtz import HelmholtzConfig
 from .train import TrainingDiverged
 
-PARTS = ("helmholtz", "iw", "gan")
-CPU_PARTS = ("helmholtz", "gan")   # 'iw' (IWAE and RWS, k up to 50) takes hours on a CPU: opt-in there
+PARTS = ("helmholtz", "iw", "section14", "gan")
+CPU_PARTS = ("helmholtz", "section14", "gan")   # 'iw' (IWAE and RWS, k up to 50) takes hours on a CPU: opt-in there
 QUICK = dict(epochs=3, eval_every=1, n_train=5000, n_eval_train=1000, n_test=1000, k=20, sleep_samples=50,
              sweep_epochs=1, truth_images=200, truth_track_images=100, truth_ks=(1, 10, 100), iw_ks=(5,))
 GPU_TRUTH = dict(truth_images=10000, truth_track_images=2000)   # where a GPU makes L_5000 and quadrature cheap
@@ -101,6 +102,13 @@ def parser() -> argparse.ArgumentParser:
                    help=f"samples per image of IWAE and RWS (default {' '.join(map(str, d.iw_ks))})")
     w.add_argument("--iw-lr", type=positive_float, default=d.iw_lr, help="learning rate of IWAE and RWS")
     w.add_argument("--rws-sleep", action="store_true", help="RWS also takes Wake-Sleep's sleep step")
+    bd = section14.Section14Config()
+    b = p.add_argument_group("Section 1.4 measured: binary latents, gradient variance, cost (derivations/12)")
+    b.add_argument("--binary-latents", type=positive_int, default=bd.h_dim,
+                   help="binary latent units J (log p(x) sums over 2^J codes; at most 20)")
+    b.add_argument("--binary-epochs", type=positive_int, default=None, help=f"default {bd.epochs}")
+    b.add_argument("--variance-draws", type=positive_int, default=None,
+                   help=f"gradient draws per estimator and L (default {bd.var_draws})")
     gd = gan_experiments.GANConfig()
     s = p.add_argument_group("GANs (section 2)")
     s.add_argument("--gan-toy-steps", type=positive_int, default=None,
@@ -117,6 +125,14 @@ def gan_config_from(args) -> gan_experiments.GANConfig:
     if args.quick:
         cfg = replace(cfg, **gan_experiments.QUICK)
     given = {"toy_steps": args.gan_toy_steps, "toy_seeds": args.gan_toy_seeds, "mnist_epochs": args.gan_mnist_epochs}
+    return replace(cfg, **{key: value for key, value in given.items() if value is not None})
+
+
+def section14_config_from(args) -> section14.Section14Config:
+    cfg = section14.Section14Config(backend=args.backend, seed=args.seed, h_dim=args.binary_latents)
+    if args.quick:
+        cfg = replace(cfg, **section14.QUICK)
+    given = {"epochs": args.binary_epochs, "var_draws": args.variance_draws}
     return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
 
@@ -152,11 +168,12 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     out = args.out or Path("results-quick" if args.quick else "results")
     try:
-        cfg, gan_cfg = config_from(args), gan_config_from(args)
+        cfg, gan_cfg, s14_cfg = config_from(args), gan_config_from(args), section14_config_from(args)
     except ValueError as err:
         p.error(str(err))
     parts = args.parts or (PARTS if args.backend == "cupy" or args.quick else CPU_PARTS)
-    experiments = {"helmholtz": (helmholtz, cfg), "iw": (iw, cfg), "gan": (gan_experiments, gan_cfg)}
+    experiments = {"helmholtz": (helmholtz, cfg), "iw": (iw, cfg), "section14": (section14, s14_cfg),
+                   "gan": (gan_experiments, gan_cfg)}
     backend.keep_freed_memory()
     started = time.perf_counter()
     try:

@@ -12,7 +12,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.stats import norm
 
-from . import backend, checkpoint, plots, report_iw, report_truth
+from . import backend, checkpoint, plots, report_iw, report_section14, report_truth
 from .data import load_mnist
 from .experiments.helmholtz import ALGORITHMS, HelmholtzConfig, make_trainer
 from .stable import sigmoid
@@ -21,12 +21,7 @@ GRID = 20   # the latent manifold is decoded on a GRID x GRID lattice
 
 
 def load_config(metrics: dict) -> HelmholtzConfig:
-    raw = dict(metrics["config"])
-    raw["hidden"] = tuple(raw["hidden"])
-    raw["sweep_sleep_lrs"] = tuple(raw["sweep_sleep_lrs"])
-    if "truth_ks" in raw:
-        raw["truth_ks"] = tuple(raw["truth_ks"])
-    return HelmholtzConfig(**raw)
+    return HelmholtzConfig.from_json(metrics["config"])
 
 
 def _load_networks(cfg: HelmholtzConfig, name: str, out: Path):
@@ -142,6 +137,9 @@ def build(out: Path, verbose: bool = True) -> Path:
     if "iw" in metrics:
         iw_lines = report_iw.lines(metrics)
         figures += report_iw.draw(metrics, out / "figures")
+    if "section14" in metrics:
+        iw_lines += report_section14.lines(metrics)
+        figures += report_section14.draw(metrics, out / "figures")
     gan_lines = []
     if "gan" in metrics:
         seed = cfg.seed if cfg else report_gan.load_config(metrics).seed

@@ -4,8 +4,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from benchmarks.__main__ import gemm_shapes
 from nprob import backend, nn
+from nprob.cost import flops_per_data_point, gemm_shapes
 from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
 
 
@@ -38,7 +38,7 @@ def test_work_per_data_point_is_a_constant_number_of_passes():
     same networks, O(|theta| + |phi|); the constants differ a little."""
     def flops_per_image(algorithm, batch):
         cfg = HelmholtzConfig(sleep_samples=batch)      # as many dreams as images
-        return sum(2 * m * k * n for m, k, n in gemm_shapes(cfg, algorithm, batch)) / batch
+        return flops_per_data_point(cfg, algorithm, batch)
 
     n_weights = 2 * (784 * 512 + 512 * 4) // 2 + (2 * 512 + 512 * 784)   # encoder and decoder weights
     for algorithm in ("aevb", "wake_sleep"):

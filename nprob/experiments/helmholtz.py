@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import platform
 import sys
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from .. import backend, bounds, checkpoint, quadrature
@@ -72,6 +72,13 @@ class HelmholtzConfig:
         if max(self.truth_images, self.truth_track_images) > min(self.n_eval_train, self.n_test):
             raise ValueError(f"truth_images ({self.truth_images}) and truth_track_images ({self.truth_track_images}) "
                              f"cannot exceed n_eval_train ({self.n_eval_train}) or n_test ({self.n_test})")
+
+    @classmethod
+    def from_json(cls, raw: dict) -> "HelmholtzConfig":
+        """The configuration as ``metrics.json`` stores it (lists for tuples; settings added since take
+        their defaults, which is what runs made before them used)."""
+        tuples = {f.name for f in fields(cls) if str(f.type).startswith("tuple")}
+        return cls(**{k: tuple(v) if k in tuples else v for k, v in raw.items()})
 
     @property
     def tracks_truth(self) -> bool:

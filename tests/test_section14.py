@@ -1,0 +1,92 @@
+"""Section 1.4 measured (derivations/12 result 12.5 and the part's plumbing): the two Gaussian estimators,
+the mean-agreement check that guards the variance comparison, the cost counts and the configuration."""
+import numpy as np
+import pytest
+
+from nprob import backend
+from nprob import distributions as D
+from nprob.experiments import gradient_variance as G
+from nprob.experiments import section14
+from nprob.gradcheck import check_params
+from nprob.models.helmholtz import HelmholtzMachine
+
+MODEL = HelmholtzMachine(x_dim=10, z_dim=2, hidden=(6,), activation="tanh")
+
+
+@pytest.fixture
+def gaussian(rng):
+    backend.use("numpy")
+    enc, dec = MODEL.init(rng, "glorot", dtype=np.float64)
+    return enc, dec, rng.random((4, 10))
+
+
+def test_score_function_gradient_is_the_gradient_of_its_surrogate(gaussian, rng):
+    """(12.7) with z and the learning signal held fixed: -sum c log q(z|x) + mean KL, by finite differences."""
+    enc, dec, x = gaussian
+    eps = rng.standard_normal((3, 4, 2))
+    baseline = rng.standard_normal(4)
+    g = G.score_function_grads(MODEL, enc, dec, x, eps, baseline)
+    mu, logvar, _ = MODEL.encode(enc, x)
+    z = D.gaussian_sample(mu, logvar, eps)[0].copy()
+    c = (D.bernoulli_log_likelihood(x, MODEL.decode(dec, z)[0]) - baseline) / 12
+
+    def surrogate():
+        m, lv, _ = MODEL.encode(enc, x)
+        return -(c * D.gaussian_log_density(z, m, lv)).sum() + D.kl_to_standard_normal(m, lv).mean()
+    assert max(check_params(surrogate, enc, g).values()) < 1e-7
+
+
+def test_both_gaussian_estimators_have_the_same_mean(gaussian):
+    """Unbiased both (result 12.5): the agreement ratio stays within its tolerance; a biased estimator does not."""
+    enc, dec, x = gaussian
+    draws, samples = 1000, 64
+    baseline = G.pilot_baseline(MODEL, enc, dec, x, backend.rng(0, "pilot"))
+    rep = G.moments(MODEL, enc, dec, x, "reparameterisation", samples, draws, backend.rng(0, "a"))
+    for estimator in ("score function", "score function, baseline"):
+        sf = G.moments(MODEL, enc, dec, x, estimator, samples, draws, backend.rng(0, "b", estimator), baseline)
+        agree = G.mean_agreement(*rep, *sf, draws)
+        assert agree["ratio"] <= 1 + agree["tolerance"], (estimator, agree)
+    biased = rep[0] + 0.2 * np.abs(rep[0]).max(), rep[1]
+    agree = G.mean_agreement(*biased, *rep, draws)
+    assert agree["ratio"] > 1 + agree["tolerance"]
+
+
+def test_the_baseline_lowers_the_score_functions_variance_on_a_trained_scale(gaussian):
+    """Not a promise of the mathematics in general, but of this construction: with f large and nearly constant
+    across draws (as for images, f ~ -100 nats), subtracting its mean removes most of the variance."""
+    enc, dec, _ = gaussian
+    x = np.ones((4, 10))
+    baseline = G.pilot_baseline(MODEL, enc, dec, x, backend.rng(0, "pilot"))
+    plain = G.moments(MODEL, enc, dec, x, "score function", 1, 200, backend.rng(1))[1].sum()
+    with_b = G.moments(MODEL, enc, dec, x, "score function, baseline", 1, 200, backend.rng(2), baseline)[1].sum()
+    assert with_b < plain
+
+
+def test_layer_slices_cover_the_parameters_once(gaussian):
+    enc, _, _ = gaussian
+    slices = G.layer_slices(enc)
+    covered = np.zeros(enc.flat.size, dtype=int)
+    for s in slices.values():
+        covered[s] += 1
+    assert np.all(covered == 1) and list(slices) == list(enc.shapes)
+
+
+def test_cost_per_data_point_reads_section_1_6s_seconds():
+    metrics = {"aevb": {"epochs": [{"seconds": 6.0}, {"seconds": 3.0}, {"seconds": 4.0}]},
+               "wake_sleep": {"epochs": [{"seconds": 5.0}]}}
+    cost = section14.cost_per_data_point(metrics)
+    assert cost["aevb"]["seconds"] == pytest.approx(4.0 / 60000)
+    assert 1 < cost["wake_sleep"]["flops"] / cost["aevb"]["flops"] < 2
+    assert section14.cost_per_data_point({})["aevb"]["seconds"] is None
+
+
+def test_section14_settings_are_validated():
+    with pytest.raises(ValueError, match="h_dim"):
+        section14.Section14Config(h_dim=21)
+    with pytest.raises(ValueError, match="var_draws"):
+        section14.Section14Config(var_draws=1)
+    with pytest.raises(ValueError, match="must be positive"):
+        section14.Section14Config(epochs=0)
+    a, b = section14.Section14Config(), section14.Section14Config(rws_k=7, var_draws=5, epochs=30)
+    assert a.for_checkpoint("wake_sleep") == b.for_checkpoint("wake_sleep")   # another run's setting, or epochs
+    assert a.for_checkpoint("rws") != b.for_checkpoint("rws")
