@@ -99,7 +99,7 @@ def mode_coverage_experiment(cfg, out: Path, verbose: bool) -> dict:
             for seed in range(cfg.seed, cfg.seed + cfg.toy_seeds):
                 def evaluate(tr, epoch, seed=seed, data_name=data_name):
                     cov = mode_coverage(toy_samples(tr, 2500, seed), data_name)
-                    return {"modes": float(cov["modes"]), "high_quality": cov["high_quality"]}
+                    return {k: float(v) for k, v in cov.items() if k != "of"}
                 _, history = train_toy(cfg, method, data_name, seed, out, verbose, evaluate)
                 runs.append({"seed": seed, **history["evals"][-1]})
             result[data_name][method] = runs

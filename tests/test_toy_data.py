@@ -1,0 +1,39 @@
+"""The 2-D mixtures and the mode-coverage measures (issue 16): geometry pinned, each criterion on known samples."""
+import numpy as np
+import pytest
+
+from nprob.toy_data import MIXTURES, STRICT, mode_coverage, sample_mixture
+
+
+def test_the_mixtures_have_distinct_well_separated_modes():
+    """8 distinct ring modes and 25 distinct grid modes, each pair far apart in units of the component std
+    (a widely copied ring sampler repeats one mode, which would make 8 of 8 unreachable)."""
+    for name, count in (("ring8", 8), ("grid25", 25)):
+        modes, std = MIXTURES[name]
+        assert modes.shape == (count, 2)
+        gaps = np.linalg.norm(modes[:, None] - modes[None], axis=2)[~np.eye(count, dtype=bool)]
+        assert gaps.min() > 20 * std
+    np.testing.assert_allclose(np.linalg.norm(MIXTURES["ring8"][0], axis=1), 2.0)
+    draws = sample_mixture("ring8", 8000, np.random.default_rng(0))
+    assert mode_coverage(draws, "ring8")["modes"] == 8
+
+
+def test_the_criteria_on_known_samples():
+    modes, std = MIXTURES["grid25"]
+    rng = np.random.default_rng(1)
+    one_each = modes + 0.1 * std * rng.standard_normal(modes.shape)            # one good sample per mode
+    pile = np.repeat(modes[:1], STRICT, axis=0)                                  # STRICT good samples at mode 0
+    far = modes[:5] + 0.9                                                        # between modes: not high quality
+    cov = mode_coverage(np.concatenate([one_each, pile, far]).astype(np.float32), "grid25")
+    assert cov["modes_published"] == 25 and cov["modes"] == 1
+    assert cov["high_quality"] == pytest.approx((25 + STRICT) / (25 + STRICT + 5))
+    counts = np.array([1 + STRICT] + [1] * 24)
+    p = counts / counts.sum()
+    assert cov["reverse_kl"] == pytest.approx(np.log(25) + np.sum(p * np.log(p)))
+
+
+def test_reverse_kl_is_zero_for_a_perfect_spread_and_log_k_for_one_mode():
+    modes, _ = MIXTURES["ring8"]
+    assert mode_coverage(np.repeat(modes, 30, axis=0), "ring8")["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
+    assert mode_coverage(np.repeat(modes[:1], 30, axis=0), "ring8")["reverse_kl"] == pytest.approx(np.log(8))
+    assert np.isnan(mode_coverage(np.full((10, 2), 10.0), "ring8")["reverse_kl"])
