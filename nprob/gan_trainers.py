@@ -11,32 +11,39 @@ from .models.bigan import BiGAN
 from .models.gan import GAN, clip_weights
 from .trainers import Player, Trainer
 
-GAN_KINDS = ("minimax", "nonsaturating", "wgan")
+GAN_KINDS = ("minimax", "nonsaturating", "wgan", "wgan_gp")
 
 
 class GANTrainer(Trainer):
-    """``kind``: the generator's loss ('minimax' or 'nonsaturating'), or 'wgan' for a clipped critic."""
+    """``kind``: the generator's loss ('minimax' or 'nonsaturating'), 'wgan' for a clipped critic, or
+    'wgan_gp' for a critic with the gradient penalty ``gp_lambda`` (derivations/13) and no clipping.
+    A model with ``pack`` > 1 makes it PacGAN."""
 
     def __init__(self, model: GAN, g, d, kind: str = "nonsaturating", lr_g: float = 1e-3, lr_d: float = 1e-3,
-                 n_disc: int = 1, clip: float = 0.01, optimizer: str = "adam", adam_beta1: float = 0.5):
+                 n_disc: int = 1, clip: float = 0.01, optimizer: str = "adam", adam_beta1: float = 0.5,
+                 adam_beta2: float = 0.999, gp_lambda: float = 10.0):
         if kind not in GAN_KINDS:
             raise ValueError(f"unknown GAN kind {kind!r}; choose one of {', '.join(GAN_KINDS)}")
-        self.model, self.kind, self.n_disc, self.clip = model, kind, int(n_disc), clip
-        self.name = "wgan" if kind == "wgan" else f"gan_{kind}"
-        options = {"beta1": adam_beta1} if optimizer == "adam" else {}
+        self.model, self.kind, self.n_disc, self.clip, self.gp_lambda = model, kind, int(n_disc), clip, gp_lambda
+        self.name = (kind if kind.startswith("wgan") else f"gan_{kind}") + (f"_pack{model.pack}" if model.pack > 1
+                                                                           else "")
+        options = {"beta1": adam_beta1, "beta2": adam_beta2} if optimizer == "adam" else {}
         self.players = {"g": Player(g, lr_g, optimizer, options=options),
                         "d": Player(d, lr_d, optimizer, options=options)}
 
     def step(self, x, gen):
         g, d = self.players["g"].params, self.players["d"].params
         batch = x.shape[0] // self.n_disc
-        critic = self.kind == "wgan"
+        critic = self.kind.startswith("wgan")
+        penalty = self.gp_lambda if self.kind == "wgan_gp" else 0.0
         dtype = g.flat.dtype
         for k in range(self.n_disc):
             z = backend.standard_normal(gen, (batch, self.model.z_dim), dtype)
-            d_scalars, grad_d = self.model.discriminator_loss_and_grads(g, d, x[k * batch:(k + 1) * batch], z, critic)
+            eps = backend.uniform(gen, (batch // self.model.pack, 1), dtype) if penalty else None
+            d_scalars, grad_d = self.model.discriminator_loss_and_grads(g, d, x[k * batch:(k + 1) * batch], z, critic,
+                                                                        penalty, eps)
             self.players["d"].step(grad_d)
-            if critic:
+            if self.kind == "wgan":
                 clip_weights(d, self.clip)
         z = backend.standard_normal(gen, (batch, self.model.z_dim), dtype)
         g_scalars, grad_g = self.model.generator_loss_and_grads(g, d, z, "critic" if critic else self.kind)

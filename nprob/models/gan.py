@@ -1,7 +1,9 @@
 """A GAN: generator G(z) and a discriminator (or Earth-Mover critic) on x, both MLPs.
 
 The discriminator outputs a logit a(x) with D(x) = sigmoid(a(x)); a critic
-outputs f(x) directly. One step of each player is a ``*_loss_and_grads``
+outputs f(x) directly. With ``pack = m`` the discriminator sees m consecutive samples
+concatenated (PacGAN, derivations/13 result 13.3); a critic may carry WGAN-GP's gradient
+penalty (results 13.1-13.2). One step of each player is a ``*_loss_and_grads``
 function here; the alternation and the optimisers live in :mod:`nprob.gan_trainers`.
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ from .. import backend, validate
 from ..nn import MLP, init_networks
 from ..stable import sigmoid
 from . import gan_losses as losses
+from . import gradient_penalty
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,11 @@ class GAN:
     d_hidden: tuple[int, ...] = (128, 128)
     g_output: str = "identity"          # 'sigmoid' for images in [0, 1]
     activation: str = "leaky_relu"
+    pack: int = 1                       # samples per discriminator input (PacGAN's m)
+
+    def __post_init__(self):
+        if self.pack < 1:
+            raise ValueError(f"pack must be a positive integer, got {self.pack}")
 
     @property
     def generator(self) -> MLP:
@@ -33,7 +41,7 @@ class GAN:
 
     @property
     def discriminator(self) -> MLP:
-        return MLP("disc", (self.x_dim, *self.d_hidden, 1), hidden=self.activation)
+        return MLP("disc", (self.pack * self.x_dim, *self.d_hidden, 1), hidden=self.activation)
 
     def init(self, rng: np.random.Generator, scheme: str = "glorot", dtype=backend.DTYPE):
         return init_networks((self.generator, self.discriminator), rng, scheme, dtype)
@@ -42,17 +50,25 @@ class GAN:
         """z: (M, z_dim) -> samples (M, x_dim)."""
         return self.generator.forward(g, z)[0]
 
-    def discriminator_loss_and_grads(self, g, d, x_real, z, critic: bool = False):
+    def packed(self, x):
+        """(M, x_dim) samples as (M / pack, pack * x_dim) packs of consecutive samples (a view)."""
+        if x.shape[0] % self.pack:
+            raise ValueError(f"{x.shape[0]} samples do not split into packs of {self.pack}")
+        return x.reshape(x.shape[0] // self.pack, self.pack * self.x_dim)
+
+    def discriminator_loss_and_grads(self, g, d, x_real, z, critic: bool = False, penalty: float = 0.0, eps=None):
         """One step of the discriminator (or critic, with ``critic=True``) against fixed G.
 
         x_real: (N, x_dim); z: (M, z_dim). Returns ({'d_loss', 'd_real', 'd_fake'}, grad_d)
-        where d_real, d_fake are mean D (or mean f for a critic) on real and fake samples.
+        where d_real, d_fake are mean D (or mean f for a critic) on real and fake packs. A critic
+        with ``penalty`` = lambda > 0 adds WGAN-GP's term (13.2) at eps * real + (1 - eps) * fake,
+        eps: (N / pack, 1) uniforms, and reports the mean input-gradient norm as 'grad_norm'.
         """
         validate.float_array(x_real, d.flat.dtype, "x_real")
         validate.float_array(z, g.flat.dtype, "z")
-        x_fake = self.generate(g, z)
-        a_real, cache_real = self.discriminator.forward(d, x_real)
-        a_fake, cache_fake = self.discriminator.forward(d, x_fake)
+        real, fake = self.packed(x_real), self.packed(self.generate(g, z))
+        a_real, cache_real = self.discriminator.forward(d, real)
+        a_fake, cache_fake = self.discriminator.forward(d, fake)
         if critic:
             loss, da_real, da_fake = losses.critic_loss(a_real, a_fake)
             out_real, out_fake = a_real.mean(), a_fake.mean()
@@ -62,7 +78,15 @@ class GAN:
         grads = d.empty_like()
         self.discriminator.backward(da_real, cache_real, grads, need_dx=False, accumulate=False)
         self.discriminator.backward(da_fake, cache_fake, grads, need_dx=False)
-        return {"d_loss": loss, "d_real": out_real, "d_fake": out_fake}, grads
+        scalars = {"d_loss": loss, "d_real": out_real, "d_fake": out_fake}
+        if penalty:
+            if not critic or eps is None or real.shape != fake.shape:
+                raise ValueError("a gradient penalty needs a critic, eps, and as many real as fake samples")
+            value, norm, penalty_grads = gradient_penalty.penalty_and_grads(
+                self.discriminator, d, eps * real + (1 - eps) * fake, penalty)
+            grads.flat += penalty_grads.flat
+            scalars.update(d_loss=loss + value, grad_norm=norm)
+        return scalars, grads
 
     def generator_loss_and_grads(self, g, d, z, kind: str):
         """One step of the generator against a fixed discriminator (or critic, ``kind='critic'``).
@@ -72,12 +96,12 @@ class GAN:
         """
         validate.float_array(z, g.flat.dtype, "z")
         x_fake, g_cache = self.generator.forward(g, z)
-        a_fake, d_cache = self.discriminator.forward(d, x_fake)
+        a_fake, d_cache = self.discriminator.forward(d, self.packed(x_fake))
         if kind == "critic":
             loss, da = losses.critic_generator_loss(a_fake)
         else:
             loss, da = losses.generator_loss(a_fake, kind)
-        dx = self.discriminator.backward(da, d_cache, None)
+        dx = self.discriminator.backward(da, d_cache, None).reshape(x_fake.shape)   # packs back to samples
         grads = g.empty_like()
         self.generator.backward(dx, g_cache, grads, need_dx=False, accumulate=False)
         return {"g_loss": loss}, grads

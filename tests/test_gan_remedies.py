@@ -1,0 +1,102 @@
+"""WGAN-GP's double backward and PacGAN's packing (derivations/13): float64 finite differences on both backends."""
+import numpy as np
+import pytest
+
+from nprob import backend
+from nprob.gradcheck import check_params, numerical_gradient, relative_error
+from nprob.models import gradient_penalty as GP
+from nprob.models.gan import GAN
+from nprob.nn import MLP, init_networks
+
+
+def dev(a):
+    return backend.asarray(a, dtype=np.float64)
+
+
+@pytest.fixture(params=["tanh", "leaky_relu", "softplus", "sigmoid"])
+def critic(request, rng, any_backend):
+    net = MLP("crit", (3, 6, 5, 1), hidden=request.param)
+    (params,) = init_networks((net,), rng, "glorot", np.float64)
+    params.flat[...] += dev(0.1 * rng.standard_normal(params.flat.size))   # non-zero biases
+    return net, params, dev(rng.standard_normal((4, 3)))
+
+
+def test_input_gradient_matches_finite_differences(critic):
+    net, params, x = critic
+    g, _ = GP.input_gradient(net, params, x)
+    host = backend.to_host(x).copy()
+    numeric = numerical_gradient(lambda v: backend.to_float(net.forward(params, dev(v))[0].sum()), host)
+    assert relative_error(numeric, g) < 1e-8
+
+
+def test_penalty_gradient_matches_finite_differences(critic):
+    """(13.4)-(13.7): every weight and bias, including the sigma'' terms (zero for leaky ReLU)."""
+    net, params, x = critic
+    _, _, grads = GP.penalty_and_grads(net, params, x, lam=10.0)
+    assert max(check_params(lambda: GP.penalty_and_grads(net, params, x, lam=10.0)[0], params, grads).values()) < 1e-7
+
+
+def test_penalty_is_zero_for_a_unit_gradient_critic(any_backend):
+    """f(x) = w . x with ||w|| = 1 has ||grad f|| = 1 everywhere: no penalty, no gradient."""
+    net = MLP("crit", (2, 1))
+    (params,) = init_networks((net,), np.random.default_rng(0), "glorot", np.float64)
+    params["crit.W1"][...] = dev(np.array([[0.6], [0.8]]))
+    value, norm, grads = GP.penalty_and_grads(net, params, dev(np.random.default_rng(1).standard_normal((5, 2))), 10.0)
+    assert float(value) == pytest.approx(0.0, abs=1e-12) and float(norm) == pytest.approx(1.0)
+    assert float(abs(grads.flat).max()) < 1e-12
+
+
+@pytest.mark.parametrize("pack", [1, 2])
+def test_wgan_gp_critic_loss_gradient_matches_finite_differences(pack, rng, any_backend):
+    model = GAN(x_dim=3, z_dim=2, g_hidden=(5,), d_hidden=(6,), activation="tanh", pack=pack)
+    g, d = model.init(rng, dtype=np.float64)
+    x, z = dev(rng.standard_normal((4, 3))), dev(rng.standard_normal((4, 2)))
+    eps = dev(rng.random((4 // pack, 1)))
+    scalars, grads = model.discriminator_loss_and_grads(g, d, x, z, critic=True, penalty=10.0, eps=eps)
+    loss = lambda: model.discriminator_loss_and_grads(g, d, x, z, True, 10.0, eps)[0]["d_loss"]  # noqa: E731
+    assert "grad_norm" in scalars and max(check_params(loss, d, grads).values()) < 1e-7
+
+
+@pytest.mark.parametrize("kind", ["minimax", "nonsaturating", "critic"])
+def test_packed_players_gradients_match_finite_differences(kind, rng, any_backend):
+    model = GAN(x_dim=3, z_dim=2, g_hidden=(5,), d_hidden=(6,), activation="tanh", pack=4)
+    g, d = model.init(rng, dtype=np.float64)
+    x, z = dev(rng.standard_normal((8, 3))), dev(rng.standard_normal((8, 2)))
+    _, grad_d = model.discriminator_loss_and_grads(g, d, x, z, critic=kind == "critic")
+    d_loss = lambda: model.discriminator_loss_and_grads(g, d, x, z, critic=kind == "critic")[0]["d_loss"]  # noqa: E731
+    assert max(check_params(d_loss, d, grad_d).values()) < 1e-7
+    _, grad_g = model.generator_loss_and_grads(g, d, z, kind)
+    g_loss = lambda: model.generator_loss_and_grads(g, d, z, kind)[0]["g_loss"]  # noqa: E731
+    assert max(check_params(g_loss, g, grad_g).values()) < 1e-7
+
+
+def test_a_pack_is_m_consecutive_samples():
+    model = GAN(x_dim=2, pack=3)
+    x = np.arange(12.0).reshape(6, 2)
+    np.testing.assert_array_equal(model.packed(x), [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]])
+    with pytest.raises(ValueError, match="packs of 3"):
+        model.packed(x[:5])
+    with pytest.raises(ValueError, match="pack"):
+        GAN(pack=0)
+
+
+@pytest.mark.parametrize("kind,pack", [("wgan_gp", 1), ("nonsaturating", 2)])
+def test_remedy_trainers_resume_exactly(kind, pack, tmp_path, any_backend):
+    from nprob.gan_trainers import GANTrainer
+    from nprob.train import fit
+    model = GAN(x_dim=2, z_dim=2, g_hidden=(8,), d_hidden=(8,), pack=pack)
+
+    def make():
+        g, d = model.init(np.random.default_rng(0))
+        return GANTrainer(model, g, d, kind=kind, n_disc=2 if kind == "wgan_gp" else 1, lr_g=1e-3, lr_d=1e-3)
+    x = backend.asarray(np.random.default_rng(1).standard_normal((64, 2)).astype(np.float32))
+    run = lambda tr, path, epochs: fit(tr, x, epochs=epochs, batch_size=16, seed=2, checkpoint_path=path,  # noqa: E731
+                                       config={"c": 1}, verbose=False)
+    first = make()
+    history = run(first, tmp_path / "a.npz", 3)
+    assert ("grad_norm" in history["epochs"][0]) == (kind == "wgan_gp")
+    run(make(), tmp_path / "b.npz", 1)
+    again = make()
+    run(again, tmp_path / "b.npz", 3)
+    np.testing.assert_array_equal(backend.to_host(first.players["g"].params.flat),
+                                  backend.to_host(again.players["g"].params.flat))
