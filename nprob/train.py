@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, binarize, checkpoint
+from . import backend, binarize, checkpoint, threads
 from .progress import progress_bar
 
 
@@ -125,47 +125,48 @@ def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint
     bar = progress_bar(total=max(epochs - start, 0) * steps, desc=trainer.name, unit="step", disable=not verbose)
     epoch, saved = start, start
     try:
-        for epoch in range(start + 1, epochs + 1):
-            t0 = time.perf_counter()
-            gen = backend.rng(seed, trainer.name, epoch)
-            order = xp.asarray(backend.host_rng(seed, trainer.name, "shuffle", epoch).permutation(n))
-            records, names, logged = None, None, 0
-            for step in range(steps):
-                x = x_train[order[step * batch_size:(step + 1) * batch_size]]
-                if dynamic_binarize:
-                    x = binarize.draw(x, backend.uniform(gen, x.shape, x.dtype))
-                scalars = trainer.step(x, gen)
-                if records is None:
-                    names = list(scalars)
-                    records = xp.empty((steps, len(names)), dtype=np.float64)
-                records[step] = xp.stack([xp.asarray(v, dtype=np.float64) for v in scalars.values()])
-                if step + 1 - logged >= log_every or step + 1 == steps:
-                    block = backend.to_host(records[logged:step + 1])
-                    for i, row in enumerate(block):
-                        _check_finite(dict(zip(names, row)), f"{trainer.name} epoch {epoch} step {logged + i + 1}", ckpt)
-                    bar.update(step + 1 - logged)
-                    bar.set_postfix_str(f"epoch {epoch}/{epochs} " +
-                                        " ".join(f"{k} {v:.2f}" for k, v in zip(names, block.mean(axis=0))))
-                    logged = step + 1
-            means = backend.to_host(records.mean(axis=0))
-            row = {"epoch": epoch, "seconds": time.perf_counter() - t0, **dict(zip(names, map(float, means)))}
-            where = f"{trainer.name} end of epoch {epoch}"
-            _check_growth(dict(zip(names, map(float, means))), (history["epochs"] or [row])[0], LOSS_GROWTH, 1.0,
-                          where, ckpt)
-            history["epochs"].append(row)
-            if evaluate is not None and (epoch % eval_every == 0 or epoch == epochs):
-                t1 = time.perf_counter()
-                result = evaluate(trainer, epoch)
-                _check_finite(result, f"{trainer.name} evaluation after epoch {epoch}", ckpt)
-                history["evals"].append({"epoch": epoch, **result, "seconds": time.perf_counter() - t1})
-            for player, p in trainer.players.items():   # a NaN update in the last step shows only here
-                _check_finite({f"a parameter of {player}": backend.to_float(p.params.flat.sum())}, where, ckpt)
-            if "start_norms" in history:
-                _check_growth(_norms(trainer), history["start_norms"], NORM_GROWTH, 1e-3, where, ckpt)
-            checkpoint.save(ckpt, trainer.state_arrays(), {"epoch": epoch, "config": config, "history": history})
-            saved = epoch
-            if on_epoch_end is not None:
-                on_epoch_end(trainer.name, history)
+        with threads.limit_for(trainer, batch_size):
+            for epoch in range(start + 1, epochs + 1):
+                t0 = time.perf_counter()
+                gen = backend.rng(seed, trainer.name, epoch)
+                order = xp.asarray(backend.host_rng(seed, trainer.name, "shuffle", epoch).permutation(n))
+                records, names, logged = None, None, 0
+                for step in range(steps):
+                    x = x_train[order[step * batch_size:(step + 1) * batch_size]]
+                    if dynamic_binarize:
+                        x = binarize.draw(x, backend.uniform(gen, x.shape, x.dtype))
+                    scalars = trainer.step(x, gen)
+                    if records is None:
+                        names = list(scalars)
+                        records = xp.empty((steps, len(names)), dtype=np.float64)
+                    records[step] = xp.stack([xp.asarray(v, dtype=np.float64) for v in scalars.values()])
+                    if step + 1 - logged >= log_every or step + 1 == steps:
+                        block = backend.to_host(records[logged:step + 1])
+                        for i, row in enumerate(block):
+                            _check_finite(dict(zip(names, row)), f"{trainer.name} epoch {epoch} step {logged + i + 1}", ckpt)
+                        bar.update(step + 1 - logged)
+                        bar.set_postfix_str(f"epoch {epoch}/{epochs} " +
+                                            " ".join(f"{k} {v:.2f}" for k, v in zip(names, block.mean(axis=0))))
+                        logged = step + 1
+                means = backend.to_host(records.mean(axis=0))
+                row = {"epoch": epoch, "seconds": time.perf_counter() - t0, **dict(zip(names, map(float, means)))}
+                where = f"{trainer.name} end of epoch {epoch}"
+                _check_growth(dict(zip(names, map(float, means))), (history["epochs"] or [row])[0], LOSS_GROWTH, 1.0,
+                              where, ckpt)
+                history["epochs"].append(row)
+                if evaluate is not None and (epoch % eval_every == 0 or epoch == epochs):
+                    t1 = time.perf_counter()
+                    result = evaluate(trainer, epoch)
+                    _check_finite(result, f"{trainer.name} evaluation after epoch {epoch}", ckpt)
+                    history["evals"].append({"epoch": epoch, **result, "seconds": time.perf_counter() - t1})
+                for player, p in trainer.players.items():   # a NaN update in the last step shows only here
+                    _check_finite({f"a parameter of {player}": backend.to_float(p.params.flat.sum())}, where, ckpt)
+                if "start_norms" in history:
+                    _check_growth(_norms(trainer), history["start_norms"], NORM_GROWTH, 1e-3, where, ckpt)
+                checkpoint.save(ckpt, trainer.state_arrays(), {"epoch": epoch, "config": config, "history": history})
+                saved = epoch
+                if on_epoch_end is not None:
+                    on_epoch_end(trainer.name, history)
     except KeyboardInterrupt:
         bar.close()
         where = f"the checkpoint after epoch {saved} is at {ckpt}" if saved else "no epoch had finished"

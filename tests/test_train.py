@@ -211,3 +211,21 @@ def test_parameter_norm_guard_alone(tmp_path):
             return {"loss": x.sum() * 0 + 1.0}
     with pytest.raises(TrainingDiverged, match="epoch 1: parameter norm of w reached .* beyond 1000 times"):
         run(Growing(), tmp_path / "u.npz", epochs=2)
+
+
+def test_small_steps_run_on_one_blas_thread_and_large_ones_on_the_default():
+    from threadpoolctl import threadpool_info
+
+    from nprob import threads
+    from nprob.experiments.gan import GANConfig
+    from nprob.experiments.gan_games import make_toy_trainer
+    from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
+    backend.use("numpy")
+    toy, mnist = make_toy_trainer(GANConfig(), "nonsaturating", 0), make_trainer(HelmholtzConfig(), "aevb")
+    assert threads.blas_threads(threads.step_flops(toy, 256)) == 1
+    assert threads.blas_threads(threads.step_flops(mnist, 100)) is None
+    blas = lambda: [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]  # noqa: E731
+    before = blas()
+    with threads.limit_for(toy, 256):
+        assert all(n == 1 for n in blas())
+    assert blas() == before
