@@ -20,7 +20,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nprob import backend, threads
-from nprob.experiments.gan_games import make_toy_trainer
+from nprob.experiments.toy_games import make_toy_trainer
 from nprob.experiments.gan import GANConfig
 from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
 

@@ -115,6 +115,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"generator steps per toy game (default {gd.toy_steps})")
     s.add_argument("--gan-toy-seeds", type=positive_int, default=None,
                    help=f"seeds per method for mode coverage (default {gd.toy_seeds})")
+    s.add_argument("--gan-workers", type=positive_int, default=None,
+                   help=f"toy games trained side by side on a CPU (default {gd.workers}; changes no number)")
     s.add_argument("--gan-mnist-epochs", type=positive_int, default=None,
                    help=f"epochs of the MNIST GAN and three-player game (default {gd.mnist_epochs})")
     return p
@@ -124,7 +126,8 @@ def gan_config_from(args) -> gan_experiments.GANConfig:
     cfg = gan_experiments.GANConfig(backend=args.backend, seed=args.seed)
     if args.quick:
         cfg = replace(cfg, **gan_experiments.QUICK)
-    given = {"toy_steps": args.gan_toy_steps, "toy_seeds": args.gan_toy_seeds, "mnist_epochs": args.gan_mnist_epochs}
+    given = {"toy_steps": args.gan_toy_steps, "toy_seeds": args.gan_toy_seeds, "mnist_epochs": args.gan_mnist_epochs,
+             "workers": args.gan_workers}
     return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend, checkpoint, plots
-from .experiments import gan_games
+from .experiments import gan_games, toy_games
 from .experiments.gan import GANConfig
 from .toy_data import MIXTURES, STRICT
 
@@ -65,14 +65,15 @@ def draw(metrics: dict, out: Path, figures: Path, mnist, digits, aevb_latents, s
     if "mode_coverage" in gan:
         for data_name, (modes, _) in MIXTURES.items():
             samples = {}
-            for method in gan_games.TOY_METHODS:
+            for method in toy_games.TOY_METHODS:
                 path = out / "checkpoints" / "gan" / f"{data_name}_{method}_seed{cfg.seed}.npz"
-                tr = _restore(gan_games.make_toy_trainer(cfg, method, cfg.seed), path)
+                tr = _restore(toy_games.make_toy_trainer(cfg, method, cfg.seed), path)
                 if tr is not None:
-                    samples[method] = gan_games.toy_samples(tr, 2500, cfg.seed)
+                    samples[method] = toy_games.toy_samples(tr, 2500, cfg.seed)
             if samples:
                 drawn.append(plots.sample_panels(samples, modes, f"2,500 samples on {data_name} (seed {cfg.seed})",
                                                  figures / f"gan_modes_{data_name}.png"))
+        drawn.append(modes_against_steps(gan["mode_coverage"], figures / "gan_modes_vs_steps.png"))
     trainers = gan_games.mnist_trainers(cfg)
     for name, trainer in trainers.items():
         tr = _restore(trainer, out / "checkpoints" / "gan" / f"{name}.npz")
@@ -97,6 +98,24 @@ def _first_below(history: list, below: float = 1.0) -> str:
     return f"after {step} steps" if step is not None else f"at no point of the {history[-1]['step']} steps"
 
 
+def modes_against_steps(coverage: dict, path: Path) -> Path:
+    """Modes captured (both criteria, mean over seeds) against generator steps, one curve per method."""
+    panels = []
+    for data_name, by_method in coverage.items():
+        for key, criterion in (("modes_published", "published"), ("modes", "strict")):
+            series, xs = {}, {}
+            for method, runs in by_method.items():
+                curves = [r["curve"] for r in runs if r.get("curve") and key in r["curve"][0]]
+                if curves:
+                    n = min(len(c) for c in curves)
+                    xs[method] = [e["steps"] for e in curves[0][:n]]
+                    series[method] = [float(np.mean([c[i][key] for c in curves])) for i in range(n)]
+            if series:
+                panels.append({"x": next(iter(xs.values())), "xs": xs, "series": series, "xlabel": "generator steps",
+                               "ylabel": f"{data_name}: modes, {criterion} (mean over seeds)"})
+    return plots.line_panels(panels, "Mode coverage against training steps", path)
+
+
 def _mean_se(values) -> str:
     v = np.asarray(values, dtype=float)
     if np.isnan(v).any():
@@ -111,8 +130,8 @@ def mode_coverage_lines(coverage: dict) -> list[str]:
     lines = [f"**Mode coverage** (2,500 samples per run, {seeds} seeds; mean ± standard error over seeds). A sample is "
              "high quality within 3 std of its nearest mode. A mode is captured by the published criterion "
              f"(VEEGAN, PacGAN) with at least one high-quality sample, and by nprob's strict one with at least "
-             f"{STRICT}. Reverse KL: the high-quality samples' mode histogram against the uniform one (0 is a "
-             "perfect spread).", "",
+             f"{STRICT}. Reverse KL: the histogram of all samples over their nearest modes against the uniform "
+             "one (0 is an even spread; it measures balance, not quality).", "",
              "| data | method | modes, published | modes, strict | high-quality fraction | reverse KL | per seed "
              "(published / strict) |", "|---|---|---|---|---|---|---|"]
     for data_name, by_method in coverage.items():
@@ -123,6 +142,12 @@ def mode_coverage_lines(coverage: dict) -> list[str]:
             lines.append(f"| {data_name} | {method} | {_mean_se(published)} / {k} | "
                          f"{_mean_se([r['modes'] for r in runs])} / {k} | {_mean_se([r['high_quality'] for r in runs])} "
                          f"| {_mean_se([r.get('reverse_kl', float('nan')) for r in runs])} | {per} |")
+    ring = coverage.get("ring8", {}).get("bigan", [])
+    if ring and "x_cycle" in ring[0]:
+        lines += [f"Three-player game on ring8 (derivations/08): mean ||G(Q(x)) - x|| = "
+                  f"{_mean_se([r['x_cycle'] for r in ring])} (typical distance between data points "
+                  f"{_mean_se([r['x_typical'] for r in ring])}), mean ||Q(G(z)) - z|| = "
+                  f"{_mean_se([r['z_cycle'] for r in ring])} (typical {_mean_se([r['z_typical'] for r in ring])}).", ""]
     return lines + [""]
 
 

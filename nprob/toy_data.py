@@ -41,20 +41,18 @@ def mode_coverage(samples: np.ndarray, name: str) -> dict:
     A sample is high quality when it lies within 3 std of its nearest mode. A mode is captured
     by the published criterion (VEEGAN, PacGAN) when at least one high-quality sample is nearest
     to it ('modes_published'), and by nprob's strict one with at least STRICT ('modes').
-    'reverse_kl' is KL(p || uniform) = log K - H(p), where p is the histogram of the high-quality
-    samples over the K modes (PacGAN reports this measure; 0 for a perfect spread, log K when
-    every good sample sits at one mode); NaN when no sample is high quality.
+    'reverse_kl' is KL(p || uniform) = log K - H(p), where p is the histogram of all samples over
+    their nearest of the K modes (PacGAN reports this measure): 0 for an even spread, log K when
+    every sample is nearest to one mode. It measures balance, not quality.
     """
     modes, std = MIXTURES[name]
     dist = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=2)
     nearest, closest = dist.argmin(axis=1), dist.min(axis=1)
     good = closest < 3 * std
     counts = np.bincount(nearest[good], minlength=len(modes))
-    if counts.sum():
-        p = counts[counts > 0] / counts.sum()
-        reverse_kl = float(np.log(len(modes)) + np.sum(p * np.log(p)))
-    else:
-        reverse_kl = float("nan")
+    spread = np.bincount(nearest, minlength=len(modes))
+    p = spread[spread > 0] / spread.sum()
+    reverse_kl = float(np.log(len(modes)) + np.sum(p * np.log(p)))
     return {"modes": int((counts >= STRICT).sum()), "modes_published": int((counts >= 1).sum()), "of": len(modes),
             "high_quality": float(good.mean()), "reverse_kl": reverse_kl}
 

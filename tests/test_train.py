@@ -218,7 +218,7 @@ def test_small_steps_run_on_one_blas_thread_and_large_ones_on_the_default():
 
     from nprob import threads
     from nprob.experiments.gan import GANConfig
-    from nprob.experiments.gan_games import make_toy_trainer
+    from nprob.experiments.toy_games import make_toy_trainer
     from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
     backend.use("numpy")
     toy, mnist = make_toy_trainer(GANConfig(), "nonsaturating", 0), make_trainer(HelmholtzConfig(), "aevb")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import backend, checkpoint
 from ..data import load_mnist
-from . import gan_games, gan_theory, require_valid
+from . import gan_games, gan_theory, require_valid, toy_games
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,14 @@ class GANConfig:
     lines_thetas: tuple[float, ...] = (-1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
     toy_steps: int = 5000            # generator steps per toy game
     toy_batch: int = 256
-    toy_seeds: int = 3
+    toy_seeds: int = 5
     toy_hidden: tuple[int, ...] = (128, 128)
     toy_lr: float = 1e-3
     wgan_lr: float = 1e-4
     wgan_n_critic: int = 5
     wgan_clip: float = 0.01
+    wgan_gp_lr: float = 1e-4
+    wgan_gp_lambda: float = 10.0
     mnist_epochs: int = 20
     mnist_batch: int = 100
     mnist_lr: float = 2e-4
@@ -43,6 +45,7 @@ class GANConfig:
     mnist_z_dim: int = 2
     n_train: int = 60000
     n_test: int = 10000
+    workers: int = 2                 # toy games trained side by side on a CPU; changes no number
 
     def __post_init__(self):
         require_valid(self, skip=("seed", "lines_thetas"))
@@ -61,7 +64,7 @@ def check_checkpoints(cfg: GANConfig, out: Path) -> list[str]:
     metrics = checkpoint.read_json_object(path) if path.exists() else {}
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}   # as JSON gives it back
     stored = metrics.get("gan_config")
-    changed = sorted(k for k in config if stored is not None and stored.get(k) != config[k])
+    changed = sorted(k for k in config if stored is not None and stored.get(k) != config[k] and k != "workers")
     if set(changed) - {"mnist_epochs"}:
         raise checkpoint.CheckpointError(
             f"{path} holds section-2 results of another configuration ("
@@ -92,7 +95,7 @@ def run(cfg: GANConfig, out: Path, verbose: bool = True) -> dict:
                                                     verbose=verbose),
         "parallel_lines": lambda: gan_theory.parallel_line_distances(cfg.seed, cfg.lines_thetas, cfg.lines_steps,
                                                                      verbose=verbose),
-        "mode_coverage": lambda: gan_games.mode_coverage_experiment(cfg, out, verbose),
+        "mode_coverage": lambda: toy_games.mode_coverage_experiment(cfg, out, verbose),
         "inference_toy": lambda: gan_games.inference_toy_experiment(cfg, out, verbose),
     }
     for key, experiment in steps.items():

@@ -108,3 +108,20 @@ class BiGAN:
         self.generator.backward(d_in_fake[:, :self.x_dim], g_cache, grad_g, need_dx=False, accumulate=False)
         self._infer_backward(d_in_real[:, self.x_dim:], q_cache, grad_q)
         return {"gq_loss": loss}, (grad_g, grad_q)
+
+
+def _distance_summary(a, b) -> float:
+    """Mean Euclidean distance between matching rows of a and b (host floats)."""
+    xp = backend.get_array_module(a)
+    return backend.to_float(xp.sqrt(((a - b) ** 2).sum(axis=1)).mean())
+
+
+def inference_metrics(model: BiGAN, g, q, x, z) -> dict:
+    """How close Q is to G^{-1}: cycle errors in code and data space, next to the typical distances."""
+    xp = backend.get_array_module(x)
+    n = min(x.shape[0], z.shape[0])
+    x, z = x[:n], z[:n]
+    z_cycle = model.infer(q, model.generate(g, z), xp.zeros_like(z))[0]   # the mean code for a stochastic Q
+    x_cycle = model.generate(g, model.infer(q, x, xp.zeros_like(z))[0])
+    return {"z_cycle": _distance_summary(z_cycle, z), "z_typical": _distance_summary(z, xp.roll(z, 1, axis=0)),
+            "x_cycle": _distance_summary(x_cycle, x), "x_typical": _distance_summary(x, xp.roll(x, 1, axis=0))}

@@ -1,0 +1,136 @@
+"""The toy games of section 2: seven methods on the ring and grid mixtures, several seeds, side by side.
+
+Methods: the minimax and non-saturating games (derivations/06), a clipped Earth-Mover critic
+(07), WGAN-GP and PacGAN with m = 2 and 4 (13), and the three-player game (08). Each run is one
+(method, mixture, seed); it checkpoints after every epoch and records mode coverage after every
+epoch, which gives the modes-against-steps curves from which the default number of steps is
+chosen. Independent runs train in ``cfg.workers`` processes at once on a CPU (one BLAS thread
+each, :mod:`nprob.threads`); the numbers do not depend on how many.
+"""
+from __future__ import annotations
+
+import math
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from .. import backend
+from ..gan_trainers import BiGANTrainer, GANTrainer
+from ..models.bigan import BiGAN, inference_metrics
+from ..models.gan import GAN
+from ..progress import progress_bar
+from ..toy_data import MIXTURES, banana, mode_coverage, sample_mixture
+from ..train import fit
+
+TOY_METHODS = ("minimax", "nonsaturating", "wgan", "wgan_gp", "pacgan2", "pacgan4", "bigan")
+TOY_POINTS = 65536   # size of the fixed training sample of each toy data set
+EVAL_SAMPLES = 2500
+CRITIC_METHODS = ("wgan", "wgan_gp")
+
+
+def settings(cfg, *prefixes) -> dict:
+    """The settings a game's checkpoint must agree with: the backend and those named by ``prefixes``
+    (the number of epochs may grow on resume; seeds and workers do not change a run's numbers)."""
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()
+            if k == "backend" or (k.startswith(prefixes) and k not in ("mnist_epochs", "toy_seeds"))}
+
+
+def make_toy_trainer(cfg, method: str, seed: int):
+    """A fresh trainer for ``method`` on 2-D data with 2-D noise."""
+    rng = backend.host_rng(seed, "init", method)
+    if method == "bigan":
+        model = BiGAN(x_dim=2, z_dim=2, g_hidden=cfg.toy_hidden, q_hidden=cfg.toy_hidden, d_hidden=cfg.toy_hidden)
+        return BiGANTrainer(model, *model.init(rng), kind="nonsaturating", lr=cfg.toy_lr, lr_d=cfg.toy_lr)
+    pack = int(method[len("pacgan"):]) if method.startswith("pacgan") else 1
+    model = GAN(x_dim=2, z_dim=2, g_hidden=cfg.toy_hidden, d_hidden=cfg.toy_hidden, pack=pack)
+    g, d = model.init(rng)
+    if method == "wgan":
+        return GANTrainer(model, g, d, kind="wgan", lr_g=cfg.wgan_lr, lr_d=cfg.wgan_lr, n_disc=cfg.wgan_n_critic,
+                          clip=cfg.wgan_clip, optimizer="rmsprop")
+    if method == "wgan_gp":
+        return GANTrainer(model, g, d, kind="wgan_gp", lr_g=cfg.wgan_gp_lr, lr_d=cfg.wgan_gp_lr,
+                          n_disc=cfg.wgan_n_critic, adam_beta1=0.5, adam_beta2=0.9, gp_lambda=cfg.wgan_gp_lambda)
+    return GANTrainer(model, g, d, kind="nonsaturating" if pack > 1 else method, lr_g=cfg.toy_lr, lr_d=cfg.toy_lr)
+
+
+def rows_per_step(cfg, method: str) -> int:
+    """Data rows one generator step consumes: a critic takes wgan_n_critic batches first."""
+    return (cfg.wgan_n_critic if method in CRITIC_METHODS else 1) * cfg.toy_batch
+
+
+def toy_plan(cfg, method: str, data_name: str, seed: int, out: Path) -> dict:
+    """Where a toy game's checkpoint lives, the configuration it must match, its epochs and rows per step."""
+    rows = rows_per_step(cfg, method)
+    return {"path": out / "checkpoints" / "gan" / f"{data_name}_{method}_seed{seed}.npz",
+            "config": {**settings(cfg, "toy_", "wgan_"), "method": method, "data": data_name, "seed": seed},
+            "epochs": math.ceil(cfg.toy_steps * rows / TOY_POINTS), "rows": rows}
+
+
+def toy_points(data_name: str, seed: int) -> np.ndarray:
+    rng = backend.host_rng(seed, "toy-data", data_name)
+    if data_name == "banana":
+        return banana(rng.standard_normal((TOY_POINTS, 2)))
+    return sample_mixture(data_name, TOY_POINTS, rng)
+
+
+def toy_samples(trainer, n: int, seed: int) -> np.ndarray:
+    z = backend.asarray(backend.host_rng(seed, "samples").standard_normal((n, trainer.model.z_dim)))
+    return backend.to_host(trainer.model.generate(trainer.players["g"].params, z))
+
+
+def train_toy(cfg, method: str, data_name: str, seed: int, out: Path, verbose: bool, evaluate=None, eval_every=None):
+    """Train ``method`` on a toy set for cfg.toy_steps generator steps; returns (trainer, history)."""
+    trainer = make_toy_trainer(cfg, method, seed)
+    plan = toy_plan(cfg, method, data_name, seed, out)
+    x = backend.asarray(toy_points(data_name, seed))
+    history = fit(trainer, x, epochs=plan["epochs"], batch_size=plan["rows"], seed=seed, verbose=verbose,
+                  config=plan["config"], checkpoint_path=plan["path"], evaluate=evaluate,
+                  eval_every=eval_every or plan["epochs"])
+    return trainer, history
+
+
+def coverage_run(task) -> dict:
+    """One (cfg, method, mixture, seed, out) run, evaluated after every epoch; a top-level function, so that
+    a worker process can run it. Returns the evaluations with the generator steps taken at each."""
+    cfg, method, data_name, seed, out = task
+    backend.use(cfg.backend)
+    steps_per_epoch = TOY_POINTS // rows_per_step(cfg, method)
+
+    def evaluate(tr, epoch):
+        cov = mode_coverage(toy_samples(tr, EVAL_SAMPLES, seed), data_name)
+        result = {"steps": epoch * steps_per_epoch, **{k: float(v) for k, v in cov.items() if k != "of"}}
+        if method == "bigan":   # how close Q is to G^-1 on this mixture (derivations/08)
+            rng = backend.host_rng(seed, "inference-eval", data_name)
+            x = backend.asarray(sample_mixture(data_name, EVAL_SAMPLES, rng))
+            z = backend.asarray(rng.standard_normal((EVAL_SAMPLES, 2)))
+            result.update(inference_metrics(tr.model, tr.players["g"].params, tr.players["q"].params, x, z))
+        return result
+    _, history = train_toy(cfg, method, data_name, seed, out, False, evaluate, eval_every=1)
+    return {"seed": seed, "curve": history["evals"], **history["evals"][-1]}
+
+
+def mode_coverage_experiment(cfg, out: Path, verbose: bool) -> dict:
+    """Every method on every mixture and seed: the last evaluation and the whole curve of each run."""
+    tasks = [(cfg, method, data_name, seed, out) for data_name in MIXTURES for method in TOY_METHODS
+             for seed in range(cfg.seed, cfg.seed + cfg.toy_seeds)]
+    workers = min(cfg.workers, len(tasks)) if cfg.backend == "numpy" else 1
+    bar = progress_bar(total=len(tasks), desc="toy games", unit="run", disable=not verbose)
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            runs = []
+            for run in pool.map(coverage_run, tasks):
+                runs.append(run)
+                bar.update()
+    else:
+        runs = []
+        for task in tasks:
+            runs.append(coverage_run(task))
+            bar.update()
+    bar.close()
+    result = {data_name: {method: [] for method in TOY_METHODS} for data_name in MIXTURES}
+    for (_, method, data_name, _, _), run in zip(tasks, runs):
+        result[data_name][method].append(run)
+    return result
