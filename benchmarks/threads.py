@@ -3,7 +3,7 @@
 ``python -m benchmarks.threads [--quick] [--json FILE]`` times a non-saturating toy GAN step
 (2-128-128-2 networks, batch 256) and an AEVB step on MNIST (784-512-2, batch 100) with one
 BLAS thread and with all of them, first on a quiet machine, then while a second process spins
-on one core (what a laptop doing other things looks like). ``nprob.threads.SMALL_STEP_FLOPS``
+on one core (what a laptop doing other things looks like). ``nprob.training.threads.SMALL_STEP_FLOPS``
 is chosen from these numbers.
 """
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from nprob import backend, threads
+from nprob import backend
+from nprob.training import threads
 from nprob.experiments.toy_games import make_toy_trainer
 from nprob.experiments.gan import GANConfig
 from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer

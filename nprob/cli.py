@@ -1,7 +1,7 @@
 """The command line behind ``run_all.py`` and ``nprob``: options in, experiments and report out.
 
 No mathematics here: it parses options, validates them, and calls
-:mod:`nprob.experiments` and :mod:`nprob.report`.
+:mod:`nprob.experiments` and :mod:`nprob.reporting`.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .data import MNISTError
 from .experiments import gan as gan_experiments
 from .experiments import section14
 from .experiments.helmholtz import HelmholtzConfig
-from .train import TrainingDiverged
+from .training.loop import TrainingDiverged
 
 PARTS = ("helmholtz", "iw", "section14", "gan")
 CPU_PARTS = ("helmholtz", "section14", "gan")   # 'iw' (IWAE and RWS, k up to 50) takes hours on a CPU: opt-in there
@@ -166,7 +166,7 @@ def config_from(args) -> HelmholtzConfig:
 
 def main(argv=None) -> int:
     from .experiments import helmholtz, iw
-    from .report import build
+    from .reporting.build import build
     p = parser()
     args = p.parse_args(argv)
     out = args.out or Path("results-quick" if args.quick else "results")

@@ -16,7 +16,7 @@ import numpy as np
 from . import backend, validate
 from . import distributions as D
 from .models.helmholtz import HelmholtzMachine
-from .stable import logsumexp, softplus
+from .stable import softplus
 
 BUDGET = 1 << 23   # (image, point) log-integrands held at once
 

@@ -112,8 +112,8 @@ def test_a_pathwise_derivative_through_a_binary_sample_is_zero(tiny, rng):
 
 @pytest.mark.parametrize("kind", ["wake_sleep", "rws", "score_function"])
 def test_binary_trainers_raise_the_exact_likelihood_and_resume_exactly(kind, tmp_path, any_backend):
-    from nprob.binary_trainers import BinaryRWSTrainer, BinaryWakeSleepTrainer, ScoreFunctionTrainer
-    from nprob.train import fit
+    from nprob.training.binary_trainers import BinaryRWSTrainer, BinaryWakeSleepTrainer, ScoreFunctionTrainer
+    from nprob.training.loop import fit
     model = BinaryHelmholtzMachine(x_dim=16, h_dim=4, hidden=(8,))
     classes = {"wake_sleep": BinaryWakeSleepTrainer, "rws": BinaryRWSTrainer, "score_function": ScoreFunctionTrainer}
 

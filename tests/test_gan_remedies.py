@@ -82,8 +82,8 @@ def test_a_pack_is_m_consecutive_samples():
 
 @pytest.mark.parametrize("kind,pack", [("wgan_gp", 1), ("nonsaturating", 2)])
 def test_remedy_trainers_resume_exactly(kind, pack, tmp_path, any_backend):
-    from nprob.gan_trainers import GANTrainer
-    from nprob.train import fit
+    from nprob.training.gan_trainers import GANTrainer
+    from nprob.training.loop import fit
     model = GAN(x_dim=2, z_dim=2, g_hidden=(8,), d_hidden=(8,), pack=pack)
 
     def make():

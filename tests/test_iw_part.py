@@ -2,11 +2,12 @@
 import numpy as np
 import pytest
 
-from nprob import backend, binarize, cli, report_iw
+from nprob import backend, binarize, cli
+from nprob.reporting import iw as report_iw
 from nprob.checkpoint import CheckpointError
 from nprob.experiments import iw
 from nprob.experiments.helmholtz import HelmholtzConfig
-from nprob.train import fit
+from nprob.training.loop import fit
 
 
 def test_a_fixed_binarisation_is_binary_reproducible_and_unbiased():

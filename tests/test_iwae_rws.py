@@ -81,8 +81,8 @@ def test_rws_theta_gradient_equals_iwae_theta_gradient(setup):
 
 @pytest.mark.parametrize("kind", ["iwae", "rws", "rws_sleep"])
 def test_trainers_lower_the_loss_and_resume_exactly(kind, tmp_path, any_backend):
-    from nprob.train import fit
-    from nprob.trainers import IWAETrainer, RWSTrainer
+    from nprob.training.loop import fit
+    from nprob.training.trainers import IWAETrainer, RWSTrainer
     model = HelmholtzMachine(x_dim=16, z_dim=2, hidden=(8,))
 
     def make():

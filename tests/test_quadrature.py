@@ -78,7 +78,7 @@ def test_quadrature_agrees_with_the_fixed_grid(rng):
 def test_bounds_of_a_trained_model_stay_below_the_quadrature(rng):
     """A small Bernoulli model fitted to data with structure: L_k rises with k towards the quadrature
     value and never exceeds it by more than its Monte Carlo error, image by image."""
-    from nprob.trainers import AEVBTrainer
+    from nprob.training.trainers import AEVBTrainer
     model = HelmholtzMachine(x_dim=16, z_dim=2, hidden=(32,), activation="tanh")
     centres = rng.random((4, 16)) < 0.5
     data = np.where(rng.random((2000, 16)) < 0.9, centres[rng.integers(4, size=2000)], ~centres[0]).astype(

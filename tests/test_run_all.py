@@ -157,7 +157,8 @@ def test_a_write_failure_while_running_is_a_message(tmp_path, monkeypatch, capsy
 
 
 def test_report_names_causes_and_winners_only_where_the_numbers_separate_them():
-    from nprob import report_gan, report_text
+    from nprob.reporting import gan as report_gan
+    from nprob.reporting import text as report_text
     history = lambda test, train: {"evals": [{"epoch": 10 * (i + 1), "L100_test": a, "L100_train": b}  # noqa: E731
                                              for i, (a, b) in enumerate(zip(test, train))]}
     overfit = history([-150, -145, -149], [-149, -143, -140])

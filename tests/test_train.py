@@ -4,8 +4,8 @@ import pytest
 
 from nprob import backend, checkpoint
 from nprob.models.helmholtz import HelmholtzMachine
-from nprob.train import TrainingDiverged, fit
-from nprob.trainers import AEVBTrainer, WakeSleepTrainer
+from nprob.training.loop import TrainingDiverged, fit
+from nprob.training.trainers import AEVBTrainer, WakeSleepTrainer
 
 MODEL = HelmholtzMachine(x_dim=16, z_dim=2, hidden=(8,))
 X = np.random.default_rng(7).random((60, 16)).astype(np.float32)
@@ -195,7 +195,7 @@ def test_damaged_checkpoint_contents_are_named(damage, match, tmp_path):
 
 def test_parameter_norm_guard_alone(tmp_path):
     """A player whose weights grow while its loss stays put is stopped by the norm guard."""
-    from nprob.trainers import Player, Trainer
+    from nprob.training.trainers import Player, Trainer
     from nprob import params
 
     class Growing(Trainer):
@@ -216,7 +216,7 @@ def test_parameter_norm_guard_alone(tmp_path):
 def test_small_steps_run_on_one_blas_thread_and_large_ones_on_the_default():
     from threadpoolctl import threadpool_info
 
-    from nprob import threads
+    from nprob.training import threads
     from nprob.experiments.gan import GANConfig
     from nprob.experiments.toy_games import make_toy_trainer
     from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer

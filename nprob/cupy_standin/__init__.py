@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _array, _names
 from ._array import ndarray
-from ._device import (DEVICE_NAME, ElementwiseKernel, RawKernel, ReductionKernel, cuda, fuse,  # noqa: F401
+from ._device import (ElementwiseKernel, RawKernel, ReductionKernel, cuda, fuse,  # noqa: F401
                       get_default_memory_pool, random)
 from ._device import Namespace as _Namespace
 

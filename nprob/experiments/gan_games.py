@@ -1,6 +1,6 @@
 """Trained games beyond the mixtures: inference by the third player on 2-D data, and MNIST.
 
-Every game is trained through :func:`nprob.train.fit`, so it checkpoints after
+Every game is trained through :func:`nprob.training.loop.fit`, so it checkpoints after
 each epoch and resumes; a finished game is not trained again. The mixtures' games
 are in :mod:`nprob.experiments.toy_games`.
 """
@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend
-from ..gan_trainers import BiGANTrainer, GANTrainer
+from ..training.gan_trainers import BiGANTrainer, GANTrainer
 from ..models.bigan import BiGAN, inference_metrics
 from ..models.gan import GAN
 from ..toy_data import MIXTURES, banana
-from ..train import fit, read_checkpoint
+from ..training.loop import fit, read_checkpoint
 from .toy_games import TOY_METHODS, settings, toy_plan, train_toy
 
 

@@ -11,11 +11,11 @@ import numpy as np
 from scipy import stats
 
 from .. import backend, optim, params
-from ..gan_trainers import GANTrainer
+from ..training.gan_trainers import GANTrainer
 from ..models import gan_losses as losses
 from ..models.gan import GAN, clip_weights
 from ..nn import MLP
-from ..progress import progress_bar
+from ..training.progress import progress_bar
 from ..stable import sigmoid
 from ..toy_data import parallel_lines
 

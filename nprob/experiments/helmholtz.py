@@ -16,8 +16,8 @@ from ..binarize import MODES as BINARIZE_MODES
 from ..binarize import views
 from ..data import load_mnist
 from ..models.helmholtz import HelmholtzMachine
-from ..train import fit, read_checkpoint
-from ..trainers import AEVBTrainer, WakeSleepTrainer
+from ..training.loop import fit, read_checkpoint
+from ..training.trainers import AEVBTrainer, WakeSleepTrainer
 from . import ground_truth, require_valid
 
 ALGORITHMS = ("aevb", "wake_sleep")

@@ -10,8 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .. import backend, checkpoint
-from ..train import fit, read_checkpoint
-from ..trainers import IWAETrainer, RWSTrainer
+from ..training.loop import fit, read_checkpoint
+from ..training.trainers import IWAETrainer, RWSTrainer
 from . import ground_truth
 from .helmholtz import HelmholtzConfig, load_data, make_evaluator, versions
 

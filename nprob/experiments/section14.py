@@ -17,11 +17,11 @@ from pathlib import Path
 
 from .. import backend, checkpoint, cost
 from ..binarize import fixed, views
-from ..binary_trainers import BinaryRWSTrainer, BinaryWakeSleepTrainer, ScoreFunctionTrainer
+from ..training.binary_trainers import BinaryRWSTrainer, BinaryWakeSleepTrainer, ScoreFunctionTrainer
 from ..data import load_mnist
 from ..models import binary_estimators
 from ..models.binary_helmholtz import BinaryHelmholtzMachine
-from ..train import fit, read_checkpoint
+from ..training.loop import fit, read_checkpoint
 from . import gradient_variance, require_valid
 from .helmholtz import HelmholtzConfig, make_trainer
 

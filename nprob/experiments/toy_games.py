@@ -5,7 +5,7 @@ Methods: the minimax and non-saturating games (derivations/06), a clipped Earth-
 (method, mixture, seed); it checkpoints after every epoch and records mode coverage after every
 epoch, which gives the modes-against-steps curves from which the default number of steps is
 chosen. Independent runs train in ``cfg.workers`` processes at once on a CPU (one BLAS thread
-each, :mod:`nprob.threads`); the numbers do not depend on how many.
+each, :mod:`nprob.training.threads`); the numbers do not depend on how many.
 """
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend
-from ..gan_trainers import BiGANTrainer, GANTrainer
+from ..training.gan_trainers import BiGANTrainer, GANTrainer
 from ..models.bigan import BiGAN, inference_metrics
 from ..models.gan import GAN
-from ..progress import progress_bar
+from ..training.progress import progress_bar
 from ..toy_data import MIXTURES, banana, mode_coverage, sample_mixture
-from ..train import fit
+from ..training.loop import fit
 
 TOY_METHODS = ("minimax", "nonsaturating", "wgan", "wgan_gp", "pacgan2", "pacgan4", "bigan")
 TOY_POINTS = 65536   # size of the fixed training sample of each toy data set

@@ -4,7 +4,7 @@ The discriminator outputs a logit a(x) with D(x) = sigmoid(a(x)); a critic
 outputs f(x) directly. With ``pack = m`` the discriminator sees m consecutive samples
 concatenated (PacGAN, derivations/13 result 13.3); a critic may carry WGAN-GP's gradient
 penalty (results 13.1-13.2). One step of each player is a ``*_loss_and_grads``
-function here; the alternation and the optimisers live in :mod:`nprob.gan_trainers`.
+function here; the alternation and the optimisers live in :mod:`nprob.training.gan_trainers`.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 A trainer owns its players (each a ParamDict with its own optimiser state and
 learning rate), draws the step's noise from the generator it is given, calls
 the model's ``loss_and_grads`` and applies the optimisers. It knows nothing of
-epochs, files or plots; :mod:`nprob.train` drives it.
+epochs, files or plots; :mod:`nprob.training.loop` drives it.
 """
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import backend, optim
-from .checkpoint import CheckpointError
-from .models import aevb, iwae, rws, wake_sleep
-from .models.helmholtz import HelmholtzMachine
-from .params import ParamDict
+from .. import backend, optim
+from ..checkpoint import CheckpointError
+from ..models import aevb, iwae, rws, wake_sleep
+from ..models.helmholtz import HelmholtzMachine
+from ..params import ParamDict
 
 
 @dataclass

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import report_truth
-from .checkpoint import write_text
+from ..checkpoint import write_text
+from . import truth as report_truth
 from .plots import LABELS
 
 def _final(history: dict, key: str):

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, checkpoint, plots
-from .experiments import gan_games, toy_games
-from .experiments.gan import GANConfig
-from .toy_data import MIXTURES, STRICT
+from .. import backend, checkpoint
+from ..experiments import gan_games, toy_games
+from ..experiments.gan import GANConfig
+from ..toy_data import MIXTURES, STRICT
+from . import plots
 
 LOG2 = math.log(2)
 

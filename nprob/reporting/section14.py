@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import plots
-from .report_text import _median_seconds
+from .text import _median_seconds
 
 LABELS = {"wake_sleep": "Wake-Sleep", "rws": "Reweighted wake-sleep", "score_function": "Score-function ELBO"}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from . import backend
+from .. import backend
 
 SMALL_STEP_FLOPS = 2e8   # a step whose matrix products need fewer floating-point operations runs on one thread
 

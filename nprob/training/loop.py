@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, binarize, checkpoint, threads
+from .. import backend, binarize, checkpoint
+from . import threads
 from .progress import progress_bar
 
 

@@ -1,16 +1,16 @@
 """Trainers for the binary-latent Helmholtz machine (derivations/12): Wake-Sleep, RWS, and the score function.
 
-Each has the two players of :mod:`nprob.trainers` ('enc' = phi, 'dec' = theta: the decoder and
+Each has the two players of :mod:`nprob.training.trainers` ('enc' = phi, 'dec' = theta: the decoder and
 the prior logits), draws its uniform noise from the generator it is given, and is driven by
-:func:`nprob.train.fit` like every other trainer, so checkpoints and resume work the same way.
+:func:`nprob.training.loop.fit` like every other trainer, so checkpoints and resume work the same way.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import backend
-from .models import binary_estimators as E
-from .models.binary_helmholtz import BinaryHelmholtzMachine
+from .. import backend
+from ..models import binary_estimators as E
+from ..models.binary_helmholtz import BinaryHelmholtzMachine
 from .trainers import Player, Trainer
 
 BASELINE_RATE = 0.05   # the running mean's step towards each batch's mean learning signal, eq. (12.6)

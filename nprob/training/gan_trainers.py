@@ -6,9 +6,9 @@ in the three-player game, the inference network) takes one step.
 """
 from __future__ import annotations
 
-from . import backend
-from .models.bigan import BiGAN
-from .models.gan import GAN, clip_weights
+from .. import backend
+from ..models.bigan import BiGAN
+from ..models.gan import GAN, clip_weights
 from .trainers import Player, Trainer
 
 GAN_KINDS = ("minimax", "nonsaturating", "wgan", "wgan_gp")

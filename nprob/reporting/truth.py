@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
-from .experiments.ground_truth import CHANGE, decline_diagnosis
+from ..experiments.ground_truth import CHANGE, decline_diagnosis
 
 CAUSES = {
     "generator": "the generative model lost likelihood on the very images it trained on",
