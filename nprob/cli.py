@@ -23,7 +23,8 @@ PARTS = ("helmholtz", "iw", "section14", "gan")
 CPU_PARTS = ("helmholtz", "section14", "gan")   # 'iw' (IWAE and RWS, k up to 50) takes hours on a CPU: opt-in there
 QUICK = dict(epochs=3, eval_every=1, n_train=5000, n_eval_train=1000, n_test=1000, k=20, sleep_samples=50,
              sweep_epochs=1, truth_images=200, truth_track_images=100, truth_ks=(1, 10, 100), iw_ks=(5,))
-GPU_TRUTH = dict(truth_images=10000, truth_track_images=2000)   # where a GPU makes L_5000 and quadrature cheap
+GPU_TRUTH = dict(truth_images=10000, truth_track_images=2000,   # where a GPU makes L_5000 and quadrature cheap
+                 n_eval_train=60000)                            # and L_100 on every training image
 
 
 def positive_int(text: str) -> int:
@@ -81,7 +82,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--sleep-samples", type=positive_int, default=None,
                    help=f"fantasies per sleep step (default {d.sleep_samples})")
     g.add_argument("--n-train", type=positive_int, default=None, help="use the first N training images")
-    g.add_argument("--n-eval-train", type=positive_int, default=None, help="evaluate L_k on N training images")
+    g.add_argument("--n-eval-train", type=positive_int, default=None,
+                   help=f"evaluate L_k on the first N training images (default {d.n_eval_train}, or "
+                        f"{GPU_TRUTH['n_eval_train']} with --backend cupy)")
     g.add_argument("--n-test", type=positive_int, default=None, help="use the first N test images")
     g.add_argument("--sweep-epochs", type=positive_int, default=None,
                    help=f"epochs of each short run of the sleep learning-rate sweep (default {d.sweep_epochs})")

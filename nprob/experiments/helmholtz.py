@@ -48,7 +48,7 @@ class HelmholtzConfig:
     wake_samples: int = 1
     sleep_samples: int = 100        # fantasies per sleep step
     n_train: int = 60000            # training images used (a prefix of the standard set)
-    n_eval_train: int = 60000       # training images on which L_k is evaluated
+    n_eval_train: int = 10000       # training images on which L_k is evaluated (all 60,000 with --backend cupy)
     n_test: int = 10000
     sweep_epochs: int = 10          # length of each short run of the sleep learning-rate sweep
     sweep_sleep_lrs: tuple[float, ...] = (1e-5, 1e-4, 3e-4, 1e-3)
