@@ -13,15 +13,22 @@ import math
 
 from .. import backend, validate
 from .. import distributions as D
-from ..stable import logsumexp
+from ..stable import EXP_FLOOR, logsumexp
 from .helmholtz import HelmholtzMachine
 
 
 def normalised_weights(log_w):
-    """w_i / sum_j w_j over the sample axis 0, and log (1/K) sum_i w_i: eq. (11.1). log_w: (K, N)."""
+    """w_i / sum_j w_j over the sample axis 0, and log (1/K) sum_i w_i: eq. (11.1). log_w: (K, N).
+
+    Weights below exp(EXP_FLOOR) (9.4e-14 in float32, far below the resolution of a sum of weights
+    that is 1) are set to 0: they scale whole rows of the decoder's backward products, and tiny
+    entries there underflow to subnormal numbers, which slow those products down several times.
+    """
     xp = backend.get_array_module(log_w)
     total = logsumexp(log_w, axis=0)                                          # (N,)
-    return xp.exp(log_w - total[None]), total - log_w.dtype.type(math.log(log_w.shape[0]))
+    shifted = log_w - total[None]
+    w = xp.exp(shifted) * (shifted > log_w.dtype.type(EXP_FLOOR[log_w.dtype]))
+    return w, total - log_w.dtype.type(math.log(log_w.shape[0]))
 
 
 def loss_and_grads(model: HelmholtzMachine, enc, dec, x, eps):
