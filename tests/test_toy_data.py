@@ -38,3 +38,10 @@ def test_reverse_kl_is_zero_for_a_perfect_spread_and_log_k_for_one_mode():
     assert mode_coverage(np.repeat(modes, 30, axis=0), "ring8")["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
     assert mode_coverage(np.repeat(modes[:1], 30, axis=0), "ring8")["reverse_kl"] == pytest.approx(np.log(8))
     assert mode_coverage(np.full((10, 2), 10.0), "ring8")["reverse_kl"] == pytest.approx(np.log(8))
+
+
+def test_results_recorded_before_the_curves_draw_no_curve_figure(tmp_path):
+    from nprob.reporting.gan import mode_coverage_lines, modes_against_steps
+    old = {"ring8": {"minimax": [{"seed": 0, "modes": 5.0, "high_quality": 0.3}]}}
+    assert modes_against_steps(old, tmp_path / "f.png") is None and not (tmp_path / "f.png").exists()
+    assert "n/a" in "\n".join(mode_coverage_lines(old))

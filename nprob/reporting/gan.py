@@ -74,7 +74,8 @@ def draw(metrics: dict, out: Path, figures: Path, mnist, digits, aevb_latents, s
             if samples:
                 drawn.append(plots.sample_panels(samples, modes, f"2,500 samples on {data_name} (seed {cfg.seed})",
                                                  figures / f"gan_modes_{data_name}.png"))
-        drawn.append(modes_against_steps(gan["mode_coverage"], figures / "gan_modes_vs_steps.png"))
+        curves = modes_against_steps(gan["mode_coverage"], figures / "gan_modes_vs_steps.png")
+        drawn += [curves] if curves else []
     trainers = gan_games.mnist_trainers(cfg)
     for name, trainer in trainers.items():
         tr = _restore(trainer, out / "checkpoints" / "gan" / f"{name}.npz")
@@ -99,8 +100,9 @@ def _first_below(history: list, below: float = 1.0) -> str:
     return f"after {step} steps" if step is not None else f"at no point of the {history[-1]['step']} steps"
 
 
-def modes_against_steps(coverage: dict, path: Path) -> Path:
-    """Modes captured (both criteria, mean over seeds) against generator steps, one curve per method."""
+def modes_against_steps(coverage: dict, path: Path) -> Path | None:
+    """Modes captured (both criteria, mean over seeds) against generator steps, one curve per method;
+    None for results recorded before the curves were (nothing to draw)."""
     panels = []
     for data_name, by_method in coverage.items():
         for key, criterion in (("modes_published", "published"), ("modes", "strict")):
@@ -114,7 +116,7 @@ def modes_against_steps(coverage: dict, path: Path) -> Path:
             if series:
                 panels.append({"x": next(iter(xs.values())), "xs": xs, "series": series, "xlabel": "generator steps",
                                "ylabel": f"{data_name}: modes, {criterion} (mean over seeds)"})
-    return plots.line_panels(panels, "Mode coverage against training steps", path)
+    return plots.line_panels(panels, "Mode coverage against training steps", path) if panels else None
 
 
 def _mean_se(values) -> str:
