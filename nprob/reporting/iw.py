@@ -62,7 +62,9 @@ def lines(metrics: dict) -> list[str]:
            f"{cfg['eval_every']} epochs on {cfg['n_test']} test and {cfg['n_eval_train']} training images; L_{top} "
            f"and log p(x) (quadrature, derivations/10) on the first {cfg['truth_images']} test images after "
            f"training. The stability column is the largest change of the test L_{k} between consecutive "
-           f"evaluations from epoch {after} on. RWS {'also takes' if cfg['rws_sleep'] else 'takes no'} sleep step.",
+           f"evaluations from epoch {after} on. RWS {'also takes' if cfg['rws_sleep'] else 'takes no'} sleep step. "
+           "Seconds per epoch are each run's median epoch under whatever else the machine was doing then; "
+           "`python -m benchmarks.step_costs` times all the algorithms in one run.",
            ""]
     if not _comparable(metrics):
         out += ["AEVB and Wake-Sleep are left out of this table: section 1.6 in this folder ran with other shared "
