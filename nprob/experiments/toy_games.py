@@ -96,7 +96,8 @@ def coverage_run(task) -> dict:
     """One (cfg, method, mixture, seed, out) run, evaluated after every epoch; a top-level function, so that
     a worker process can run it. Returns the evaluations with the generator steps taken at each."""
     cfg, method, data_name, seed, out = task
-    backend.use(cfg.backend)
+    if backend.name() != cfg.backend:   # a fresh worker process starts on NumPy
+        backend.use(cfg.backend)
     steps_per_epoch = TOY_POINTS // rows_per_step(cfg, method)
 
     def evaluate(tr, epoch):
