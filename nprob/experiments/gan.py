@@ -57,12 +57,17 @@ QUICK = dict(optimal_d_steps=200, saturation_d_steps=150, saturation_train_steps
              lines_thetas=(0.0, 0.5), toy_steps=150, toy_seeds=1, mnist_epochs=1, n_train=2000, n_test=500)
 
 
+def as_json(cfg: GANConfig) -> dict:
+    """The configuration as ``metrics.json`` stores it (lists for tuples)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
+
+
 def check_checkpoints(cfg: GANConfig, out: Path) -> list[str]:
     """Refuse (CheckpointError) a folder holding section-2 results or checkpoints of another configuration;
     returns the settings that changed in a way that may resume (only ``mnist_epochs``)."""
     path = out / "metrics.json"
     metrics = checkpoint.read_json_object(path) if path.exists() else {}
-    config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}   # as JSON gives it back
+    config = as_json(cfg)
     stored = metrics.get("gan_config")
     changed = sorted(k for k in config if stored is not None and stored.get(k) != config[k] and k != "workers")
     if set(changed) - {"mnist_epochs"}:
@@ -79,7 +84,7 @@ def run(cfg: GANConfig, out: Path, verbose: bool = True) -> dict:
     changed = check_checkpoints(cfg, out)
     path = out / "metrics.json"
     metrics = checkpoint.read_json_object(path) if path.exists() else {}
-    config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
+    config = as_json(cfg)
     results = {k: v for k, v in metrics.get("gan", {}).items() if not (changed and k == "mnist")}
     backend.use(cfg.backend)
 
@@ -88,7 +93,6 @@ def run(cfg: GANConfig, out: Path, verbose: bool = True) -> dict:
         metrics.update(gan_config=config, gan=results)
         checkpoint.write_json(path, metrics)
 
-    mnist = None
     steps = {
         "optimal_discriminator": lambda: gan_theory.optimal_discriminator(cfg.seed, cfg.optimal_d_steps, verbose=verbose),
         "saturation": lambda: gan_theory.saturation(cfg.seed, cfg.saturation_d_steps, cfg.saturation_train_steps,
