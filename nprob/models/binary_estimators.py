@@ -19,9 +19,15 @@ from .binary_helmholtz import PRIOR, BinaryHelmholtzMachine
 from .iwae import normalised_weights
 
 
-def _uniforms(u, dtype, n: int, j: int):
-    """Uniform noise of the parameters' dtype, (L, n, j) or (n, j) taken as L = 1."""
-    return validate.noise(validate.float_array(u, dtype, "u"), n, j, "u")
+def _codes_from_q(model: BinaryHelmholtzMachine, enc, gen, x, u):
+    """The prologue every data-side estimator shares: check x (N, D) and u (L, N, J) or (N, J), draw codes
+    h from q with u, and evaluate log p(x, h). Returns (a, recognition cache, h, log p(x, h), pieces)."""
+    validate.float_array(x, gen.flat.dtype, "x")
+    u = validate.noise(validate.float_array(u, gen.flat.dtype, "u"), x.shape[0], model.h_dim, "u")
+    a, cache = model.recognition(enc, x)
+    h = model.sample(a, u)
+    lj, pieces = log_joint(model, gen, x, h)
+    return a, cache, h, lj, pieces
 
 
 def log_joint(model: BinaryHelmholtzMachine, gen, x, h):
@@ -51,11 +57,7 @@ def recognition_grads(model: BinaryHelmholtzMachine, enc, a, cache, h, c):
 
 def wake_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u):
     """Wake phase (result 12.4): codes from q, theta climbs log p(x, h). x: (N, D); u: (L, N, J)."""
-    validate.float_array(x, gen.flat.dtype, "x")
-    u = _uniforms(u, gen.flat.dtype, x.shape[0], model.h_dim)
-    a, _ = model.recognition(enc, x)
-    h = model.sample(a, u)
-    lj, pieces = log_joint(model, gen, x, h)
+    _, _, h, lj, pieces = _codes_from_q(model, enc, gen, x, u)
     c = backend.get_array_module(lj).full_like(lj, 1.0 / lj.size)
     return {"wake": -lj.mean()}, generative_grads(model, gen, x, h, c, pieces)
 
@@ -80,11 +82,7 @@ def rws_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u):
 
     x: (N, D); u: (K, N, J). Returns ({'loss': -L_k estimate, 'wake_phi'}, (grad_enc, grad_gen)).
     """
-    validate.float_array(x, gen.flat.dtype, "x")
-    u = _uniforms(u, gen.flat.dtype, x.shape[0], model.h_dim)
-    a, cache = model.recognition(enc, x)
-    h = model.sample(a, u)
-    lj, pieces = log_joint(model, gen, x, h)
+    a, cache, h, lj, pieces = _codes_from_q(model, enc, gen, x, u)
     lq = model.log_q(a, h)
     w, estimate = normalised_weights(lj - lq)                                    # eq. (11.1)
     c = w * x.dtype.type(1.0 / x.shape[0])
@@ -98,11 +96,7 @@ def score_function_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u,
     Returns ({'loss': -ELBO estimate, 'signal': mean learning signal s}, (grad_enc, grad_gen)); the caller
     keeps the running mean of 'signal' that becomes the next step's baseline.
     """
-    validate.float_array(x, gen.flat.dtype, "x")
-    u = _uniforms(u, gen.flat.dtype, x.shape[0], model.h_dim)
-    a, cache = model.recognition(enc, x)
-    h = model.sample(a, u)
-    lj, pieces = log_joint(model, gen, x, h)
+    a, cache, h, lj, pieces = _codes_from_q(model, enc, gen, x, u)
     s = lj - model.log_q(a, h)                                                   # the learning signal, (L, N)
     inv = x.dtype.type(1.0 / s.size)
     g_enc = recognition_grads(model, enc, a, cache, h, (s - s.dtype.type(baseline)) * inv)
