@@ -47,3 +47,18 @@ def test_work_per_data_point_is_a_constant_number_of_passes():
         assert 4 * n_weights < per_image[0] < 12 * n_weights                # a few passes over the weights
     ratio = flops_per_image("wake_sleep", 100) / flops_per_image("aevb", 100)
     assert 1 < ratio < 2
+
+
+def test_the_toy_sweep_records_each_variant_and_resumes(tmp_path):
+    import json
+    from benchmarks import toy_sweep
+    variants = {"short": {"overrides": {"toy_steps": 20, "toy_hidden": [8, 8]}, "methods": ["nonsaturating"],
+                          "mixtures": ["ring8"], "seeds": [0, 1]}}
+    (tmp_path / "v.json").write_text(json.dumps(variants))
+    toy_sweep.main([str(tmp_path / "v.json"), "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "r.json"),
+                    "--workers", "1"])
+    rows = json.loads((tmp_path / "r.json").read_text())["rows"]
+    assert [(r["variant"], r["seed"]) for r in rows] == [("short", 0), ("short", 1)]
+    assert rows[0]["reverse_kl"] != rows[1]["reverse_kl"] and len(rows[0]["curve"]) == 1
+    again = toy_sweep.sweep(variants, tmp_path / "runs", workers=1, verbose=False)   # resumes from the checkpoints
+    assert [r["reverse_kl"] for r in again] == [r["reverse_kl"] for r in rows]

@@ -229,3 +229,21 @@ def test_small_steps_run_on_one_blas_thread_and_large_ones_on_the_default():
     with threads.limit_for(toy, 256):
         assert all(n == 1 for n in blas())
     assert blas() == before
+
+
+def test_learning_rate_falls_linearly_to_its_final_fraction_and_stays():
+    from nprob.training.trainers import Player
+    params = MODEL.init(np.random.default_rng(0), "he")[0]
+    player = Player(params, lr=0.1, decay_steps=4, final_lr_fraction=0.2)
+    np.testing.assert_allclose([player.lr_at(t) for t in range(7)], [0.1, 0.08, 0.06, 0.04, 0.02, 0.02, 0.02])
+    assert Player(params, lr=0.1).lr_at(10**6) == 0.1
+    before = backend.to_host(params.flat).copy()
+    sgd = Player(params, lr=0.1, optimizer="sgd", decay_steps=4, final_lr_fraction=0.2)
+    sgd.state["t"] = 9       # past the schedule: one SGD step of size 0.02 (the velocity starts at zero)
+    grads = params.zeros_like()
+    grads.flat[:] = 1.0
+    sgd.step(grads)
+    np.testing.assert_allclose(backend.to_host(params.flat), before - 0.02, rtol=1e-6)
+    for bad in ({"final_lr_fraction": 0.0}, {"final_lr_fraction": 1.5}, {"decay_steps": -1}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            Player(params, lr=0.1, **bad)

@@ -33,10 +33,12 @@ class GANConfig:
     toy_seeds: int = 5
     toy_hidden: tuple[int, ...] = (128, 128)
     toy_lr: float = 1e-3
+    toy_bigan_lr: float = 2e-3
+    toy_lr_decay: float = 0.01       # every toy player's learning rate falls linearly to this fraction (eq. 13.10)
     wgan_lr: float = 1e-4
     wgan_n_critic: int = 5
     wgan_clip: float = 0.01
-    wgan_gp_lr: float = 1e-4
+    wgan_gp_lr: float = 3e-4
     wgan_gp_lambda: float = 10.0
     mnist_epochs: int = 20
     mnist_batch: int = 100
@@ -49,6 +51,8 @@ class GANConfig:
 
     def __post_init__(self):
         require_valid(self, skip=("seed", "lines_thetas"))
+        if self.toy_lr_decay > 1:
+            raise ValueError(f"toy_lr_decay is the final fraction of the learning rate, in (0, 1]; got {self.toy_lr_decay}")
         if self.mnist_batch > self.n_train:
             raise ValueError(f"mnist_batch ({self.mnist_batch}) cannot exceed n_train ({self.n_train})")
 

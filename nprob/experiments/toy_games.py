@@ -41,19 +41,23 @@ def settings(cfg, *prefixes) -> dict:
 def make_toy_trainer(cfg, method: str, seed: int):
     """A fresh trainer for ``method`` on 2-D data with 2-D noise."""
     rng = backend.host_rng(seed, "init", method)
+    schedule = {"decay_steps": cfg.toy_steps, "final_lr_fraction": cfg.toy_lr_decay}
     if method == "bigan":
         model = BiGAN(x_dim=2, z_dim=2, g_hidden=cfg.toy_hidden, q_hidden=cfg.toy_hidden, d_hidden=cfg.toy_hidden)
-        return BiGANTrainer(model, *model.init(rng), kind="nonsaturating", lr=cfg.toy_lr, lr_d=cfg.toy_lr)
+        return BiGANTrainer(model, *model.init(rng), kind="nonsaturating", lr=cfg.toy_bigan_lr, lr_d=cfg.toy_bigan_lr,
+                            **schedule)
     pack = int(method[len("pacgan"):]) if method.startswith("pacgan") else 1
     model = GAN(x_dim=2, z_dim=2, g_hidden=cfg.toy_hidden, d_hidden=cfg.toy_hidden, pack=pack)
     g, d = model.init(rng)
     if method == "wgan":
         return GANTrainer(model, g, d, kind="wgan", lr_g=cfg.wgan_lr, lr_d=cfg.wgan_lr, n_disc=cfg.wgan_n_critic,
-                          clip=cfg.wgan_clip, optimizer="rmsprop")
+                          clip=cfg.wgan_clip, optimizer="rmsprop", **schedule)
     if method == "wgan_gp":
         return GANTrainer(model, g, d, kind="wgan_gp", lr_g=cfg.wgan_gp_lr, lr_d=cfg.wgan_gp_lr,
-                          n_disc=cfg.wgan_n_critic, adam_beta1=0.5, adam_beta2=0.9, gp_lambda=cfg.wgan_gp_lambda)
-    return GANTrainer(model, g, d, kind="nonsaturating" if pack > 1 else method, lr_g=cfg.toy_lr, lr_d=cfg.toy_lr)
+                          n_disc=cfg.wgan_n_critic, adam_beta1=0.5, adam_beta2=0.9, gp_lambda=cfg.wgan_gp_lambda,
+                          **schedule)
+    return GANTrainer(model, g, d, kind="nonsaturating" if pack > 1 else method, lr_g=cfg.toy_lr, lr_d=cfg.toy_lr,
+                      **schedule)
 
 
 def rows_per_step(cfg, method: str) -> int:
@@ -94,7 +98,8 @@ def train_toy(cfg, method: str, data_name: str, seed: int, out: Path, verbose: b
 
 def coverage_run(task) -> dict:
     """One (cfg, method, mixture, seed, out) run, evaluated after every epoch; a top-level function, so that
-    a worker process can run it. Returns the evaluations with the generator steps taken at each."""
+    a worker process can run it. Returns the evaluations with the generator steps taken at each, and the
+    discriminator's (or critic's) mean loss over the last epoch."""
     cfg, method, data_name, seed, out = task
     if backend.name() != cfg.backend:   # a fresh worker process starts on NumPy
         backend.use(cfg.backend)
@@ -110,14 +115,12 @@ def coverage_run(task) -> dict:
             result.update(inference_metrics(tr.model, tr.players["g"].params, tr.players["q"].params, x, z))
         return result
     _, history = train_toy(cfg, method, data_name, seed, out, False, evaluate, eval_every=1)
-    return {"seed": seed, "curve": history["evals"], **history["evals"][-1]}
+    return {"seed": seed, "curve": history["evals"], **history["evals"][-1], "d_loss": history["epochs"][-1]["d_loss"]}
 
 
-def mode_coverage_experiment(cfg, out: Path, verbose: bool) -> dict:
-    """Every method on every mixture and seed: the last evaluation and the whole curve of each run."""
-    tasks = [(cfg, method, data_name, seed, out) for data_name in MIXTURES for method in TOY_METHODS
-             for seed in range(cfg.seed, cfg.seed + cfg.toy_seeds)]
-    workers = min(cfg.workers, len(tasks)) if cfg.backend == "numpy" else 1
+def coverage_runs(tasks: list, workers: int, verbose: bool) -> list[dict]:
+    """:func:`coverage_run` of every (cfg, method, mixture, seed, out) task, in ``workers`` processes on a CPU."""
+    workers = min(workers, len(tasks)) if all(task[0].backend == "numpy" for task in tasks) else 1
     bar = progress_bar(total=len(tasks), desc="toy games", unit="run", disable=not verbose)
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
@@ -131,6 +134,14 @@ def mode_coverage_experiment(cfg, out: Path, verbose: bool) -> dict:
             runs.append(coverage_run(task))
             bar.update()
     bar.close()
+    return runs
+
+
+def mode_coverage_experiment(cfg, out: Path, verbose: bool) -> dict:
+    """Every method on every mixture and seed: the last evaluation and the whole curve of each run."""
+    tasks = [(cfg, method, data_name, seed, out) for data_name in MIXTURES for method in TOY_METHODS
+             for seed in range(cfg.seed, cfg.seed + cfg.toy_seeds)]
+    runs = coverage_runs(tasks, cfg.workers, verbose)
     result = {data_name: {method: [] for method in TOY_METHODS} for data_name in MIXTURES}
     for (_, method, data_name, _, _), run in zip(tasks, runs):
         result[data_name][method].append(run)

@@ -127,6 +127,54 @@ def _mean_se(values) -> str:
     return f"{v.mean():.2f} ± {se:.2f}" if len(v) > 1 else f"{v.mean():.2f}"
 
 
+def _mean_and_se(values) -> tuple[float, float]:
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+
+
+def leaders(by_method: dict, key: str) -> tuple[list[str], list[str]]:
+    """Methods whose mean ``key`` is within twice the combined standard error of the best mean (the leaders),
+    and the rest, which fall below the best by more than that. With one seed nothing is separated."""
+    stats = {m: _mean_and_se([r[key] for r in runs]) for m, runs in by_method.items() if runs and key in runs[0]}
+    if not stats:
+        return [], []
+    best = max(stats, key=lambda m: stats[m][0])
+    mean_best, se_best = stats[best]
+
+    def separated(m):
+        gap, se = mean_best - stats[m][0], math.hypot(se_best, stats[m][1])
+        return not math.isnan(se) and gap > 2 * se
+    return [m for m in stats if not separated(m)], [m for m in stats if separated(m)]
+
+
+def coverage_findings(coverage: dict) -> list[str]:
+    """What the table shows: per mixture and measure, the methods ahead beyond the seed spread; the targets."""
+    lines = []
+    for data_name, by_method in coverage.items():
+        k = len(MIXTURES[data_name][0])
+        for key, label in (("modes", "strict modes"), ("modes_published", "published modes"),
+                           ("high_quality", "high-quality fraction")):
+            top, rest = leaders(by_method, key)
+            if not top:
+                continue
+            if not rest:
+                lines.append(f"- {data_name}, {label}: no method is ahead of another by more than twice the "
+                             "combined standard error.")
+            else:
+                lines.append(f"- {data_name}, {label}: {', '.join(top)} ahead of {', '.join(rest)} (each gap to the "
+                             "best mean exceeds twice the combined standard error); the leaders are not separated "
+                             "from each other.")
+        everywhere = [m for m, runs in by_method.items() if runs and all(r["modes"] == k for r in runs)]
+        lines.append(f"- {data_name}: all {k} modes on every seed by the strict criterion: "
+                     f"{', '.join(everywhere) if everywhere else 'no method'}.")
+        d_loss = {m: _mean_se([r["d_loss"] for r in runs]) for m, runs in by_method.items()
+                  if m not in toy_games.CRITIC_METHODS and runs and "d_loss" in runs[0]}
+        if d_loss:
+            lines.append(f"- {data_name}: discriminator loss over the last epoch (log 4 = {math.log(4):.3f} when D "
+                         "cannot tell real from generated): " + ", ".join(f"{m} {v}" for m, v in d_loss.items()) + ".")
+    return ["**What the table shows.**", ""] + lines + [""]
+
+
 def mode_coverage_lines(coverage: dict) -> list[str]:
     """The mode-coverage table: both criteria, the high-quality fraction and the reverse KL, mean ± SE over seeds."""
     seeds = len(next(iter(next(iter(coverage.values())).values())))
@@ -151,7 +199,7 @@ def mode_coverage_lines(coverage: dict) -> list[str]:
                   f"{_mean_se([r['x_cycle'] for r in ring])} (typical distance between data points "
                   f"{_mean_se([r['x_typical'] for r in ring])}), mean ||Q(G(z)) - z|| = "
                   f"{_mean_se([r['z_cycle'] for r in ring])} (typical {_mean_se([r['z_typical'] for r in ring])}).", ""]
-    return lines + [""]
+    return lines + [""] + coverage_findings(coverage)
 
 
 def text(metrics: dict) -> list[str]:

@@ -2,7 +2,9 @@
 
 A step receives ``n_disc`` real batches stacked into one array: the
 discriminator (or critic) takes one step per batch, then the generator (and,
-in the three-player game, the inference network) takes one step.
+in the three-player game, the inference network) takes one step. With ``decay_steps`` = T
+every player's learning rate falls linearly to ``final_lr_fraction`` of itself over T
+generator steps (derivations/13 eq. 13.10; a critic takes n_disc steps per generator step).
 """
 from __future__ import annotations
 
@@ -21,15 +23,18 @@ class GANTrainer(Trainer):
 
     def __init__(self, model: GAN, g, d, kind: str = "nonsaturating", lr_g: float = 1e-3, lr_d: float = 1e-3,
                  n_disc: int = 1, clip: float = 0.01, optimizer: str = "adam", adam_beta1: float = 0.5,
-                 adam_beta2: float = 0.999, gp_lambda: float = 10.0):
+                 adam_beta2: float = 0.999, gp_lambda: float = 10.0, decay_steps: int = 0,
+                 final_lr_fraction: float = 1.0):
         if kind not in GAN_KINDS:
             raise ValueError(f"unknown GAN kind {kind!r}; choose one of {', '.join(GAN_KINDS)}")
         self.model, self.kind, self.n_disc, self.clip, self.gp_lambda = model, kind, int(n_disc), clip, gp_lambda
         self.name = (kind if kind.startswith("wgan") else f"gan_{kind}") + (f"_pack{model.pack}" if model.pack > 1
                                                                            else "")
         options = {"beta1": adam_beta1, "beta2": adam_beta2} if optimizer == "adam" else {}
-        self.players = {"g": Player(g, lr_g, optimizer, options=options),
-                        "d": Player(d, lr_d, optimizer, options=options)}
+        self.players = {"g": Player(g, lr_g, optimizer, options=options, decay_steps=decay_steps,
+                                    final_lr_fraction=final_lr_fraction),
+                        "d": Player(d, lr_d, optimizer, options=options, decay_steps=decay_steps * self.n_disc,
+                                    final_lr_fraction=final_lr_fraction)}
 
     def step(self, x, gen):
         g, d = self.players["g"].params, self.players["d"].params
@@ -55,11 +60,13 @@ class BiGANTrainer(Trainer):
     """The three-player game: a D step, then a joint step of G and Q on ``kind``'s loss."""
 
     def __init__(self, model: BiGAN, g, q, d, kind: str = "nonsaturating", lr: float = 1e-3,
-                 lr_d: float = 1e-3, optimizer: str = "adam", adam_beta1: float = 0.5):
+                 lr_d: float = 1e-3, optimizer: str = "adam", adam_beta1: float = 0.5, decay_steps: int = 0,
+                 final_lr_fraction: float = 1.0):
         self.model, self.kind, self.name = model, kind, f"bigan_{kind}"
-        options = {"beta1": adam_beta1} if optimizer == "adam" else {}
-        self.players = {"g": Player(g, lr, optimizer, options=options), "q": Player(q, lr, optimizer, options=options),
-                        "d": Player(d, lr_d, optimizer, options=options)}
+        schedule = {"options": {"beta1": adam_beta1} if optimizer == "adam" else {}, "decay_steps": decay_steps,
+                    "final_lr_fraction": final_lr_fraction}
+        self.players = {"g": Player(g, lr, optimizer, **schedule), "q": Player(q, lr, optimizer, **schedule),
+                        "d": Player(d, lr_d, optimizer, **schedule)}
 
     def _noise(self, gen, n):
         dtype = self.players["g"].params.flat.dtype

@@ -20,24 +20,42 @@ from ..params import ParamDict
 
 @dataclass
 class Player:
-    """A network's parameters with its own optimiser, state and learning rate."""
+    """A network's parameters with its own optimiser, state and learning rate.
+
+    With ``decay_steps`` = T > 0 the learning rate falls linearly from ``lr`` to ``lr * final_lr_fraction``
+    over the player's first T steps and stays there (derivations/13 eq. 13.10). The step count lives in
+    the optimiser state, which checkpoints keep, so a resumed run continues the schedule exactly.
+    """
 
     params: ParamDict
     lr: float
     optimizer: str = "adam"
     options: dict = field(default_factory=dict)   # extra optimiser settings, e.g. {'beta1': 0.5}
     state: dict = field(default=None)
+    decay_steps: int = 0
+    final_lr_fraction: float = 1.0
 
     def __post_init__(self):
         if self.optimizer not in optim.OPTIMISERS:
             raise ValueError(f"unknown optimiser {self.optimizer!r}; choose one of {', '.join(optim.OPTIMISERS)}")
         if not self.lr > 0:
             raise ValueError(f"learning rate must be positive, got {self.lr}")
+        if not 0 < self.final_lr_fraction <= 1:
+            raise ValueError(f"final_lr_fraction must be in (0, 1], got {self.final_lr_fraction}")
+        if self.decay_steps < 0:
+            raise ValueError(f"decay_steps must be >= 0, got {self.decay_steps}")
         if self.state is None:
             self.state = optim.OPTIMISERS[self.optimizer][0](self.params)
 
+    def lr_at(self, t: int) -> float:
+        """The learning rate of the step taken after ``t`` steps, eq. (13.10)."""
+        if not self.decay_steps:
+            return self.lr
+        return self.lr * (1 - (1 - self.final_lr_fraction) * min(t / self.decay_steps, 1.0))
+
     def step(self, grads: ParamDict) -> None:
-        optim.OPTIMISERS[self.optimizer][1](self.params, grads, self.state, lr=self.lr, **self.options)
+        optim.OPTIMISERS[self.optimizer][1](self.params, grads, self.state, lr=self.lr_at(self.state["t"]),
+                                            **self.options)
 
 
 class Trainer:
