@@ -10,7 +10,6 @@ holds the sweep that chose the defaults (its ``variants`` entry is a variants fi
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import replace
 from pathlib import Path

@@ -32,6 +32,27 @@ def sample_mixture(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
     return (modes[which] + std * rng.standard_normal((n, 2))).astype(np.float32)
 
 
+def nearest_modes(samples: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """For samples (n, 2): the index of each one's nearest mode of mixture ``name`` and the distance to it."""
+    dist = np.linalg.norm(samples[:, None, :] - MIXTURES[name][0][None, :, :], axis=2)
+    return dist.argmin(axis=1), dist.min(axis=1)
+
+
+def mode_only_error(z: np.ndarray, samples: np.ndarray, name: str) -> float:
+    """Mean ||z - m(z)||, m(z) the mean of the codes whose samples G(z) share z's nearest mode.
+
+    z: (n, z_dim) codes, samples: (n, 2) = G(z). The code-cycle error ||Q(G(z)) - z|| of an inverse
+    Q that returns the mean code of G(z)'s nearest mode, i.e. that knows the mode and nothing about
+    where within it G(z) lies: the error to compare with when a generator squeezes a whole region
+    of codes into each mode.
+    """
+    which = nearest_modes(samples, name)[0]
+    sums = np.zeros((len(MIXTURES[name][0]), z.shape[1]))
+    np.add.at(sums, which, z)
+    means = sums / np.maximum(np.bincount(which, minlength=len(sums)), 1)[:, None]
+    return float(np.linalg.norm(z - means[which], axis=1).mean())
+
+
 STRICT = 20   # nprob's criterion: a mode is captured with at least this many high-quality samples
 
 
@@ -46,8 +67,7 @@ def mode_coverage(samples: np.ndarray, name: str) -> dict:
     every sample is nearest to one mode. It measures balance, not quality.
     """
     modes, std = MIXTURES[name]
-    dist = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=2)
-    nearest, closest = dist.argmin(axis=1), dist.min(axis=1)
+    nearest, closest = nearest_modes(samples, name)
     good = closest < 3 * std
     counts = np.bincount(nearest[good], minlength=len(modes))
     spread = np.bincount(nearest, minlength=len(modes))

@@ -54,6 +54,15 @@ def test_a_method_is_named_ahead_only_beyond_the_seed_spread():
     by_method = {"a": runs(8, 8, 8, 8, 8), "b": runs(8, 8, 7, 8, 7), "c": runs(5, 5, 5, 5, 5)}
     assert leaders(by_method, "modes") == (["a", "b"], ["c"])
     assert leaders(by_method, "high_quality") == (["a", "b", "c"], [])
-    assert leaders({"a": runs(8), "c": runs(5)}, "modes") == (["a", "c"], [])   # one seed separates nothing
+    assert leaders({"c": runs(5), "a": runs(8)}, "modes") == (["a", "c"], [])   # one seed separates nothing
     text = "\n".join(coverage_findings({"ring8": by_method}))
-    assert "a, b ahead of c" in text and "every seed by the strict criterion: a." in text
+    assert "best mean a (8.00); not separated from it: b; below it by more than twice" in text
+    assert "every seed by the strict criterion: a." in text
+
+
+def test_mode_only_error_is_the_spread_of_codes_around_their_modes_mean():
+    from nprob.toy_data import mode_only_error
+    modes, _ = MIXTURES["ring8"]
+    z = np.array([[0.0, 1.0], [0.0, 3.0], [5.0, 5.0]])
+    samples = modes[[0, 0, 3]] + 0.01          # the first two codes land at mode 0, the third alone at mode 3
+    assert mode_only_error(z, samples, "ring8") == pytest.approx((1.0 + 1.0 + 0.0) / 3)

@@ -22,7 +22,7 @@ from ..training.gan_trainers import BiGANTrainer, GANTrainer
 from ..models.bigan import BiGAN, inference_metrics
 from ..models.gan import GAN
 from ..training.progress import progress_bar
-from ..toy_data import MIXTURES, banana, mode_coverage, sample_mixture
+from ..toy_data import MIXTURES, banana, mode_coverage, mode_only_error, sample_mixture
 from ..training.loop import fit
 
 TOY_METHODS = ("minimax", "nonsaturating", "wgan", "wgan_gp", "pacgan2", "pacgan4", "bigan")
@@ -80,9 +80,14 @@ def toy_points(data_name: str, seed: int) -> np.ndarray:
     return sample_mixture(data_name, TOY_POINTS, rng)
 
 
-def toy_samples(trainer, n: int, seed: int) -> np.ndarray:
-    z = backend.asarray(backend.host_rng(seed, "samples").standard_normal((n, trainer.model.z_dim)))
+def toy_samples_from(trainer, z) -> np.ndarray:
+    """G(z) on the host for device codes z (n, z_dim)."""
     return backend.to_host(trainer.model.generate(trainer.players["g"].params, z))
+
+
+def toy_samples(trainer, n: int, seed: int) -> np.ndarray:
+    z = backend.host_rng(seed, "samples").standard_normal((n, trainer.model.z_dim))
+    return toy_samples_from(trainer, backend.asarray(z))
 
 
 def train_toy(cfg, method: str, data_name: str, seed: int, out: Path, verbose: bool, evaluate=None, eval_every=None):
@@ -113,6 +118,7 @@ def coverage_run(task) -> dict:
             x = backend.asarray(sample_mixture(data_name, EVAL_SAMPLES, rng))
             z = backend.asarray(rng.standard_normal((EVAL_SAMPLES, 2)))
             result.update(inference_metrics(tr.model, tr.players["g"].params, tr.players["q"].params, x, z))
+            result["z_mode_only"] = mode_only_error(backend.to_host(z), toy_samples_from(tr, z), data_name)
         return result
     _, history = train_toy(cfg, method, data_name, seed, out, False, evaluate, eval_every=1)
     return {"seed": seed, "curve": history["evals"], **history["evals"][-1], "d_loss": history["epochs"][-1]["d_loss"]}

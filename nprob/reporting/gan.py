@@ -133,8 +133,8 @@ def _mean_and_se(values) -> tuple[float, float]:
 
 
 def leaders(by_method: dict, key: str) -> tuple[list[str], list[str]]:
-    """Methods whose mean ``key`` is within twice the combined standard error of the best mean (the leaders),
-    and the rest, which fall below the best by more than that. With one seed nothing is separated."""
+    """The method with the best mean ``key`` followed by those within twice the combined standard error of
+    it (not separated from it), and the rest, which fall below it by more. One seed separates nothing."""
     stats = {m: _mean_and_se([r[key] for r in runs]) for m, runs in by_method.items() if runs and key in runs[0]}
     if not stats:
         return [], []
@@ -144,7 +144,7 @@ def leaders(by_method: dict, key: str) -> tuple[list[str], list[str]]:
     def separated(m):
         gap, se = mean_best - stats[m][0], math.hypot(se_best, stats[m][1])
         return not math.isnan(se) and gap > 2 * se
-    return [m for m in stats if not separated(m)], [m for m in stats if separated(m)]
+    return [best] + [m for m in stats if m != best and not separated(m)], [m for m in stats if separated(m)]
 
 
 def coverage_findings(coverage: dict) -> list[str]:
@@ -157,13 +157,14 @@ def coverage_findings(coverage: dict) -> list[str]:
             top, rest = leaders(by_method, key)
             if not top:
                 continue
+            best = np.mean([r[key] for r in by_method[top[0]]])
             if not rest:
-                lines.append(f"- {data_name}, {label}: no method is ahead of another by more than twice the "
-                             "combined standard error.")
+                lines.append(f"- {data_name}, {label}: no method falls below the best mean ({top[0]}, {best:.2f}) "
+                             "by more than twice the combined standard error.")
             else:
-                lines.append(f"- {data_name}, {label}: {', '.join(top)} ahead of {', '.join(rest)} (each gap to the "
-                             "best mean exceeds twice the combined standard error); the leaders are not separated "
-                             "from each other.")
+                lines.append(f"- {data_name}, {label}: best mean {top[0]} ({best:.2f})"
+                             + (f"; not separated from it: {', '.join(top[1:])}" if top[1:] else "")
+                             + f"; below it by more than twice the combined standard error: {', '.join(rest)}.")
         everywhere = [m for m, runs in by_method.items() if runs and all(r["modes"] == k for r in runs)]
         lines.append(f"- {data_name}: all {k} modes on every seed by the strict criterion: "
                      f"{', '.join(everywhere) if everywhere else 'no method'}.")
@@ -198,7 +199,9 @@ def mode_coverage_lines(coverage: dict) -> list[str]:
         lines += [f"Three-player game on ring8 (derivations/08): mean ||G(Q(x)) - x|| = "
                   f"{_mean_se([r['x_cycle'] for r in ring])} (typical distance between data points "
                   f"{_mean_se([r['x_typical'] for r in ring])}), mean ||Q(G(z)) - z|| = "
-                  f"{_mean_se([r['z_cycle'] for r in ring])} (typical {_mean_se([r['z_typical'] for r in ring])}).", ""]
+                  f"{_mean_se([r['z_cycle'] for r in ring])} (typical {_mean_se([r['z_typical'] for r in ring])}"
+                  + (f"; an inverse that recovers only the mode would err by {_mean_se([r['z_mode_only'] for r in ring])}"
+                     if "z_mode_only" in ring[0] else "") + ").", ""]
     return lines + [""] + coverage_findings(coverage)
 
 
