@@ -17,6 +17,7 @@ from pathlib import Path
 from nprob import checkpoint
 from nprob.experiments.gan import GANConfig
 from nprob.experiments.toy_games import coverage_runs
+from nprob.reporting.gan import modes_against_steps
 
 
 def sweep(variants: dict, out: Path, workers: int = 2, verbose: bool = True) -> list[dict]:
@@ -36,13 +37,32 @@ def sweep(variants: dict, out: Path, workers: int = 2, verbose: bool = True) -> 
     return [{**label, **run} for label, run in zip(labels, runs)]
 
 
+def draw(rows: list[dict], variant: str, path) -> None:
+    """The curves of one variant's rows, drawn as the report draws the default run's."""
+    coverage = {}
+    for r in rows:
+        if r["variant"] == variant:
+            coverage.setdefault(r["data"], {}).setdefault(r["method"], []).append(r)
+    if not coverage:
+        raise SystemExit(f"no rows of variant {variant!r}")
+    modes_against_steps(coverage, Path(path))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("variants", type=Path, help="JSON file: name -> {overrides, methods, mixtures, seeds}")
-    parser.add_argument("--out", type=Path, required=True, help="folder for the runs' checkpoints")
+    parser.add_argument("variants", type=Path, help="JSON file: name -> {overrides, methods, mixtures, seeds}; "
+                        "with --figure, a file this script wrote")
+    parser.add_argument("--out", type=Path, help="folder for the runs' checkpoints")
+    parser.add_argument("--figure", nargs=2, metavar=("VARIANT", "PNG"),
+                        help="draw one variant's modes-against-steps curves (mean over seeds) instead of training")
     parser.add_argument("--json", type=Path, help="write the rows here")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
+    if args.figure:
+        draw(checkpoint.read_json_object(args.variants)["rows"], *args.figure)
+        return
+    if args.out is None:
+        parser.error("--out is required to train")
     variants = checkpoint.read_json_object(args.variants)
     variants = variants.get("variants", variants)
     rows = sweep(variants, args.out, args.workers)

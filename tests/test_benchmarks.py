@@ -62,3 +62,7 @@ def test_the_toy_sweep_records_each_variant_and_resumes(tmp_path):
     assert rows[0]["reverse_kl"] != rows[1]["reverse_kl"] and len(rows[0]["curve"]) == 1
     again = toy_sweep.sweep(variants, tmp_path / "runs", workers=1, verbose=False)   # resumes from the checkpoints
     assert [r["reverse_kl"] for r in again] == [r["reverse_kl"] for r in rows]
+    toy_sweep.main([str(tmp_path / "r.json"), "--figure", "short", str(tmp_path / "curves.png")])
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    with pytest.raises(SystemExit, match="no rows of variant 'other'"):
+        toy_sweep.main([str(tmp_path / "r.json"), "--figure", "other", str(tmp_path / "none.png")])
