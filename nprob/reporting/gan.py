@@ -196,7 +196,7 @@ def mode_coverage_lines(coverage: dict) -> list[str]:
                          f"| {_mean_se([r.get('reverse_kl', float('nan')) for r in runs])} | {per} |")
     ring = coverage.get("ring8", {}).get("bigan", [])
     if ring and "x_cycle" in ring[0]:
-        lines += [f"Three-player game on ring8 (derivations/08): mean ||G(Q(x)) - x|| = "
+        lines += ["", f"Three-player game on ring8 (derivations/08): mean ||G(Q(x)) - x|| = "
                   f"{_mean_se([r['x_cycle'] for r in ring])} (typical distance between data points "
                   f"{_mean_se([r['x_typical'] for r in ring])}), mean ||Q(G(z)) - z|| = "
                   f"{_mean_se([r['z_cycle'] for r in ring])} (typical {_mean_se([r['z_typical'] for r in ring])}"
