@@ -119,17 +119,17 @@ def modes_against_steps(coverage: dict, path: Path) -> Path | None:
     return plots.line_panels(panels, "Mode coverage against training steps", path) if panels else None
 
 
-def _mean_se(values) -> str:
-    v = np.asarray(values, dtype=float)
-    if np.isnan(v).any():
-        return "n/a"
-    se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else float("nan")
-    return f"{v.mean():.2f} ± {se:.2f}" if len(v) > 1 else f"{v.mean():.2f}"
-
-
 def _mean_and_se(values) -> tuple[float, float]:
+    """The mean and its standard error over seeds (NaN for one seed)."""
     v = np.asarray(values, dtype=float)
     return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+
+
+def _mean_se(values) -> str:
+    if np.isnan(np.asarray(values, dtype=float)).any():
+        return "n/a"
+    mean, se = _mean_and_se(values)
+    return f"{mean:.2f}" if math.isnan(se) else f"{mean:.2f} ± {se:.2f}"
 
 
 def leaders(by_method: dict, key: str) -> tuple[list[str], list[str]]:
