@@ -43,7 +43,7 @@ def iw_bound(model: HelmholtzMachine, enc, dec, x, k: int, gen, element_budget: 
     for row chunk c and sample chunk s is drawn in a fixed order, so the
     result depends only on ``gen``'s seed and the chunk sizes. With ``return_sd``
     also each estimate's Monte Carlo standard deviation (N,) from the same weights,
-    derivations/10-ground-truth.md eq. (10.4).
+    derivations/10-ground-truth.md eq. (10.8): biased low for heavy-tailed weights, a diagnostic only.
     """
     if k < 1:
         raise ValueError(f"k must be a positive integer, got {k}")
@@ -67,7 +67,7 @@ def iw_bound(model: HelmholtzMachine, enc, dec, x, k: int, gen, element_budget: 
         sq[start:start + rows] = acc2 - 2 * acc + x.dtype.type(math.log(k))   # log(mean(w^2) / mean(w)^2)
     if not return_sd:
         return out
-    return out, xp.sqrt(xp.maximum(xp.exp(sq) - 1, 0) / k)                     # eq. (10.4)
+    return out, xp.sqrt(xp.maximum(xp.exp(sq) - 1, 0) / k)                     # eq. (10.8)
 
 
 def log_marginal_grid(model: HelmholtzMachine, dec, x, limit: float = 6.0, n: int = 301):

@@ -1,10 +1,10 @@
-"""log p(x) for 2-D codes by a lattice rule adapted to each image's posterior, with an error bar.
+"""log p(x) for 2-D codes by lattice sums adapted to each image's posterior, with an error bar.
 
-derivations/10-ground-truth.md: a coarse pass over the box [-R, R]^2 finds where each
-image's posterior lives; a fine pass sums eq. (10.1) over that region only; eq. (10.2) is
-the error bar. The decoder runs once per lattice point for all images, and the Bernoulli
-log-likelihood of every (image, point) pair is one matrix product X A^T minus a per-point
-constant, eq. (3.6). Images and points are taken in chunks, so memory stays bounded.
+derivations/10-ground-truth.md. A box whose outside provably holds negligible mass (eq. 10.3), a
+coarse map of it that finds each image's region (seeded also from points of q), then pairs of
+lattices that share no point, refined until the lattice resolves the posterior and the pair
+agrees (eqs. 10.1, 10.2 and 10.4). An image that cannot be resolved within its budget gets an
+infinite error bar and ``resolved = False``, never a small bar on a wrong value.
 """
 from __future__ import annotations
 
@@ -12,180 +12,195 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import log_ndtr, ndtri_exp
 
 from . import backend, validate
 from . import distributions as D
+from .lattice_sums import LogJoint, coarse_map, lattice_sums
 from .models.helmholtz import HelmholtzMachine
+from .params import ParamDict
 from .stable import softplus
 
-BUDGET = 1 << 23   # (image, point) log-integrands held at once
+__all__ = ["LogJoint", "Marginal", "bernoulli_log_joint", "log_marginal", "seeds_from_q"]
+
+BASE_HALF_CELLS = 60      # the first coarse box is [-6, 6]^2 at the default step 0.1
+MAX_HALF_CELLS = 500      # [-50, 50]^2: mass beyond it is below e^{-1250} times the likelihood's ceiling
+PEAK_FRACTION = 1 / (2 * math.pi)   # a resolved Gaussian at step h = sd puts at most this on one point
+BEND = 1.0         # h^2 |d^2 log f| = (h / sd)^2 for a Gaussian: at most 1 wherever the posterior
+NEAR = 10.0        # is within NEAR nats of its top: a step of at most one sd in every such mode
+MISSED_PEAK = 1.0  # nats: a lattice whose largest value lies further below a value seen elsewhere missed a peak
+LEVEL_FACTOR = 2.0  # times the change from the image's previous level: the bar's term for algebraic convergence
+ROUNDING = 4 * np.finfo(np.float64).eps   # times D and the terms' magnitude: float64 rounding of log p(x, z)
 
 
 class Marginal(NamedTuple):
-    """Per-image results, host float64 arrays of shape (N,)."""
+    """Per-image results, host arrays of shape (N,)."""
 
-    log_px: np.ndarray       # log Z_h, eq. (10.1)
-    error: np.ndarray        # eq. (10.2)
-    kl_posterior_q: np.ndarray | None   # KL(p(z|x) || q(z|x)), eq. (10.5), when q was given
-
-
-class LogJoint(NamedTuple):
-    """log p(x, z) = x . A(z) - c(z) + e(x): ``points(z) -> (A (P, D), c (P,))`` once per lattice row,
-    then one matrix product per chunk of images; ``rows(x) -> e (n,)`` or None."""
-
-    points: object
-    rows: object = None
-
-    def __call__(self, x, prepared):
-        a, c = prepared
-        out = x @ a.T - c
-        return out if self.rows is None else out + self.rows(x)[:, None]
+    log_px: np.ndarray       # eq. (10.4): the pair of lattices (10.1), averaged
+    error: np.ndarray        # eq. (10.6); inf where the lattice could not resolve the posterior
+    resolved: np.ndarray     # bool: the accepted lattice satisfies eq. (10.5)
+    kl_posterior_q: np.ndarray | None   # KL(p(z|x) || q(z|x)), eq. (10.10), when q was given
 
 
 def bernoulli_log_joint(model: HelmholtzMachine, dec) -> LogJoint:
-    """The Helmholtz machine's log p(x | z) + log p(z), eq. (3.6): A = logits, c = sum softplus - log p(z)."""
+    """The Helmholtz machine's log p(x | z) + log p(z), eq. (3.6): A = logits, c = sum softplus - log p(z).
+
+    Its ceiling is -sum_d H(x_d), the binary entropy of each pixel: x l - softplus(l) is largest at
+    sigmoid(l) = x.
+    """
     def points(z):
         logits, _ = model.decode(dec, z)                                                # (P, D)
         return logits, softplus(logits).sum(axis=1) - D.standard_normal_log_density(z)  # (P,)
-    return LogJoint(points)
+
+    def ceiling(x):
+        xp = backend.get_array_module(x)
+        xlogx = lambda p: xp.where(p > 0, p * xp.log(xp.where(p > 0, p, 1)), 0)       # noqa: E731
+        return (xlogx(x) + xlogx(1 - x)).sum(axis=1)
+    return LogJoint(points, ceiling)
 
 
-def _axis(start: float, step: float, count: int, xp, dtype):
-    return xp.asarray(start + step * (np.arange(count) + 0.5), dtype=dtype)
+def seeds_from_q(mu, logvar, eps):
+    """Points where q puts its mass, to seed each image's region: its mean and mu + std * eps.
 
-
-def _coarse_regions(log_joint, x, xp, dtype, half_width, step, threshold, margin):
-    """Per image: the mass the region leaves out (relative, host (N,)) and the region (i0, i1, j0, j1) in cells."""
-    k = int(round(2 * half_width / step))
-    axis = _axis(-half_width, step, k, xp, dtype)
-    grid = xp.stack(xp.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
-    n, prepared = x.shape[0], log_joint.points(grid)
-    outside, box = np.empty(n), np.empty((n, 4), dtype=np.int64)
-    idx = xp.arange(k)
-    edge = xp.ones((k, k), dtype=bool)
-    edge[1:-1, 1:-1] = False
-    rows = max(1, BUDGET // (k * k))
-    for s in range(0, n, rows):
-        lw = log_joint(x[s:s + rows], prepared).reshape(-1, k, k)                     # (r, k, k)
-        keep = lw >= lw.max(axis=(1, 2), keepdims=True) - dtype.type(threshold)
-        weights = xp.exp(lw - lw.max(axis=(1, 2), keepdims=True))
-        i_any, j_any = keep.any(axis=2), keep.any(axis=1)                              # (r, k) each
-        first = lambda m: xp.argmax(m, axis=1)                                        # noqa: E731
-        last = lambda m: k - 1 - xp.argmax(m[:, ::-1], axis=1)                        # noqa: E731
-        i0, i1 = xp.maximum(first(i_any) - margin, 0), xp.minimum(last(i_any) + margin, k - 1)
-        j0, j1 = xp.maximum(first(j_any) - margin, 0), xp.minimum(last(j_any) + margin, k - 1)
-        inside = (((idx[None, :] >= i0[:, None]) & (idx[None, :] <= i1[:, None]))[:, :, None]
-                  & ((idx[None, :] >= j0[:, None]) & (idx[None, :] <= j1[:, None]))[:, None, :])
-        left_out = (weights * (~inside | edge[None])).sum(axis=(1, 2)) / weights.sum(axis=(1, 2))
-        outside[s:s + rows] = backend.to_host(left_out)
-        box[s:s + rows] = backend.to_host(xp.stack([i0, i1, j0, j1], axis=1))
-    return outside, box
-
-
-class _Sums:
-    """Running log-sums per image over the fine lattice: all points, every other point, the region less
-    its outer ring, and (with q) the sum of e^{lw} (lw - log q) for eq. (10.5), all scaled by a running max."""
-
-    def __init__(self, n, xp):
-        self.xp = xp
-        self.top = xp.full(n, -np.inf)
-        self.full, self.sub, self.inner, self.kl = (xp.zeros(n) for _ in range(4))
-
-    def add(self, rows, lw, sub, inner, log_q=None):
-        """lw: (r, P) log-integrands (-inf outside an image's region); sub: (P,) float 0/1; inner: (r, P) bool."""
-        xp = self.xp
-        top = lw.max(axis=1)
-        e = xp.exp(lw - top[:, None])                                                # one exp per pair
-        parts = [e.sum(axis=1), e @ sub, (e * inner).sum(axis=1)]
-        if log_q is not None:
-            parts.append((e * xp.where(e > 0, lw - log_q, 0)).sum(axis=1))
-        new_top = xp.maximum(self.top[rows], top.astype(xp.float64))
-        old = xp.exp(self.top[rows] - new_top)
-        now = xp.exp(top.astype(xp.float64) - new_top)
-        for name, part in zip(("full", "sub", "inner", "kl"), parts):
-            acc = getattr(self, name)
-            acc[rows] = acc[rows] * old + part.astype(xp.float64) * now
-        self.top[rows] = new_top
-
-    def log(self, name, images):
-        return np.log(backend.to_host(getattr(self, name))[images]) + backend.to_host(self.top)[images]
-
-
-def _fine_pass(log_joint, x, images: np.ndarray, box, q, half_width, coarse_step, refine):
-    """Eq. (10.1) over each image's region with ``refine`` x ``refine`` points per cell: a filled :class:`_Sums`.
-
-    One row of coarse cells at a time: the decoder runs once on the row's points; images are taken
-    in chunks of similar columns, and each chunk's matrix product covers only its columns.
+    mu, logvar: (N, 2); eps: (S, N, 2). Returns (N, S + 1, 2) in mu's dtype.
     """
-    xp, dtype = backend.get_array_module(x), x.dtype
-    k, h = int(round(2 * half_width / coarse_step)), coarse_step / refine
-    sums = _Sums(x.shape[0], xp)
-    images = images[np.argsort(box[images, 2] + box[images, 3], kind="stable")]   # similar columns together
-    width = int(np.median(box[images, 3] - box[images, 2])) + 1
-    per_chunk = max(1, min(256, BUDGET // (refine * refine * 2 * width)))
-    for i in range(k):
-        rows = images[(box[images, 0] <= i) & (box[images, 1] >= i)]
-        if rows.size == 0:
-            continue
-        jlo, jhi = int(box[rows, 2].min()), int(box[rows, 3].max())
-        z1 = -half_width + i * coarse_step + h * (np.arange(refine) + 0.5)
-        z2 = -half_width + jlo * coarse_step + h * (np.arange((jhi - jlo + 1) * refine) + 0.5)
-        a, b = np.meshgrid(np.arange(refine), np.arange(z2.size), indexing="ij")
-        z = xp.asarray(np.stack([z1[a], z2[b]], axis=-1).reshape(-1, 2), dtype=dtype)
-        A, c = log_joint.points(z)
-        A, c = A.reshape(refine, z2.size, -1), c.reshape(refine, z2.size)
-        for s in range(0, rows.size, per_chunk):
-            r = rows[s:s + per_chunk]
-            cj0, cj1 = int(box[r, 2].min()), int(box[r, 3].max())
-            cols = slice((cj0 - jlo) * refine, (cj1 - jlo + 1) * refine)
-            cell_j = xp.asarray(np.broadcast_to(jlo + b[:, cols] // refine, (refine, cols.stop - cols.start)).ravel())
-            sub = xp.asarray(((a[:, cols] % 2 == 0) & (b[:, cols] % 2 == 0)).ravel(), dtype=dtype)
-            rd = xp.asarray(r)
-            j0, j1 = xp.asarray(box[r, 2])[:, None], xp.asarray(box[r, 3])[:, None]
-            lw = log_joint(x[rd], (A[:, cols].reshape(-1, A.shape[-1]), c[:, cols].reshape(-1)))   # (r, P)
-            lw = xp.where((cell_j[None] >= j0) & (cell_j[None] <= j1), lw, -np.inf)
-            inner = xp.asarray((box[r, 0] < i) & (box[r, 1] > i))[:, None] & (cell_j[None] > j0) & (cell_j[None] < j1)
-            log_q = None
-            if q is not None:
-                zc = z.reshape(refine, z2.size, 2)[:, cols].reshape(1, -1, 2)
-                log_q = D.gaussian_log_density(zc, q[0][rd][:, None], q[1][rd][:, None])
-            sums.add(rd, lw, sub, inner, log_q)
-    return sums
+    xp = backend.get_array_module(mu)
+    z, _ = D.gaussian_sample(mu, logvar, eps)
+    return xp.concatenate([mu[:, None], xp.moveaxis(z, 0, 1)], axis=1)
 
 
-def log_marginal(model: HelmholtzMachine, dec, x, *, q=None, half_width: float = 6.0, coarse_step: float = 0.1,
-                 refine: int = 2, max_refine: int = 64, max_points: int = 1 << 18, tolerance: float = 0.01,
-                 threshold: float = 20.0, margin: int = 2, log_joint=None) -> Marginal:
-    """log p(x) (N,) with its error bar, eqs. (10.1)-(10.2); with ``q = (mu, logvar)`` (N, 2) also eq. (10.5).
+def _log_tail(ceiling, half_width):
+    """log of an upper bound on the mass of p(x, z) outside [-R, R]^2, eq. (10.3): e^{ceiling} P(z outside)."""
+    return ceiling + math.log(4) + log_ndtr(-half_width)
 
-    x: (N, D) on the device, in the decoder's dtype. Every image starts with ``refine`` points per
-    cell side; those whose step-halving error exceeds ``tolerance`` nats are summed again with twice
-    as many, up to ``max_refine`` and as long as the image's region stays within ``max_points``
-    lattice points (a wide region with a sharp peak would otherwise cost millions of decoder
-    evaluations); an image that stops early keeps its larger, honest error bar. A :class:`LogJoint` may replace the Bernoulli decoder (tests use
-    a Gaussian one whose marginal is known in closed form).
+
+def _half_cells_needed(ceiling, log_z, seed_cells, step, tail):
+    """Per image, the box half-width in cells whose outside holds at most ``tail`` of the coarse mass."""
+    target = np.minimum(log_z + math.log(tail) - ceiling - math.log(4), -1e-300)
+    cells = np.ceil(-ndtri_exp(target) / step).astype(np.int64)
+    return np.clip(np.maximum(cells, seed_cells), BASE_HALF_CELLS, MAX_HALF_CELLS)
+
+
+def _check(refine, max_refine, coarse_step, tolerance, threshold, margin, max_points, tail):
+    if not (isinstance(refine, int) and refine >= 2 and refine % 2 == 0):
+        raise ValueError(f"refine must be an even number of points per cell side, at least 2, got {refine!r}")
+    if not (isinstance(max_refine, int) and max_refine >= refine):
+        raise ValueError(f"max_refine must be an integer at least refine ({refine}), got {max_refine!r}")
+    if not (isinstance(margin, int) and margin >= 1):
+        raise ValueError(f"margin must be a positive number of cells, got {margin!r}")
+    for name, value in (("coarse_step", coarse_step), ("tolerance", tolerance), ("threshold", threshold),
+                        ("max_points", max_points)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
+    if not 0 < tail < 1:
+        raise ValueError(f"tail must lie in (0, 1), got {tail!r}")
+
+
+def log_marginal(model: HelmholtzMachine, dec, x, *, q=None, seeds=None, coarse_step: float = 0.1,
+                 refine: int = 2, max_refine: int = 128, max_points: int = 1 << 19, tolerance: float = 0.01,
+                 threshold: float = 15.0, margin: int = 2, tail: float = 1e-6, log_joint=None) -> Marginal:
+    """log p(x) (N,) with its error bar, eqs. (10.1)-(10.6); with ``q = (mu, logvar)`` (N, 2) also eq. (10.10).
+
+    x: (N, D) on the device, in the decoder's dtype; ``seeds`` (N, S, 2): points where the posterior
+    may have mass that a coarse map could step over (:func:`seeds_from_q`). Each image starts with
+    ``refine`` points per cell side on two lattices that share no point, and doubles them until the
+    lattices resolve its posterior (step at most the posterior's smallest standard deviation, and no
+    point carries more than 1/(2 pi) of the sum) and agree within ``tolerance`` nats, or until
+    ``max_refine`` or ``max_points`` lattice points per image. A :class:`LogJoint` may replace the
+    Bernoulli decoder (tests use Gaussian ones whose marginal is known in closed form).
     """
     if model.z_dim != 2:
         raise ValueError("log_marginal integrates over a 2-D latent space only")
-    if refine < 2 or refine % 2:
-        raise ValueError(f"refine must be an even number of points per cell side, got {refine}")
+    _check(refine, max_refine, coarse_step, tolerance, threshold, margin, max_points, tail)
     validate.float_array(x, dec.flat.dtype, "x")
-    xp = backend.get_array_module(x)
-    q = None if q is None else tuple(xp.asarray(a, dtype=x.dtype) for a in q)
-    log_joint = log_joint or bernoulli_log_joint(model, dec)
-    outside, box = _coarse_regions(log_joint, x, xp, x.dtype, half_width, coarse_step, threshold, margin)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"x must be a non-empty (N, D) array, got shape {tuple(x.shape)}")
+    xp, n = backend.get_array_module(x), x.shape[0]
+    x = x.astype(np.float64)                       # sums in float64: rounding stays far below the bar
+    q = None if q is None else tuple(xp.asarray(a, dtype=np.float64) for a in q)
+    log_joint = log_joint or bernoulli_log_joint(model, ParamDict(dec.flat.astype(np.float64), dec.shapes))
+    ceiling = backend.to_host(log_joint.ceiling(x)).astype(np.float64)
+    seed_top, seed_cells, seed_box = np.full(n, -np.inf), np.zeros(n, dtype=np.int64), None
+    if seeds is not None:
+        seeds = xp.asarray(seeds, dtype=x.dtype)
+        if seeds.ndim != 3 or seeds.shape[0] != n or seeds.shape[2] != 2:
+            raise ValueError(f"seeds must have shape ({n}, S, 2), got {tuple(seeds.shape)}")
+        seed_top, seed_box, seed_cells = _seed_regions(log_joint, x, seeds, coarse_step, threshold, margin)
+
+    half_cells = np.full(n, BASE_HALF_CELLS)
+    coarse = coarse_map(log_joint, x, BASE_HALF_CELLS, coarse_step, seed_top, threshold, margin)
+    need = _half_cells_needed(ceiling, coarse.log_z, seed_cells, coarse_step, tail)
+    wider = np.flatnonzero(need > BASE_HALF_CELLS)
+    if wider.size:   # the posterior may reach beyond the first box: map a box that holds it
+        half_cells[wider] = need[wider].max()
+        more = coarse_map(log_joint, x[xp.asarray(wider)], int(need[wider].max()), coarse_step, seed_top[wider],
+                          threshold, margin)
+        for name, field in zip(coarse._fields, more):
+            getattr(coarse, name)[wider] = field
+    region = coarse.region
+    if seed_box is not None:   # seeds within the threshold of the top widen the region
+        region = np.concatenate([np.minimum(region[:, [0, 2]], seed_box[:, [0, 2]]),
+                                 np.maximum(region[:, [1, 3]], seed_box[:, [1, 3]])], axis=1)[:, [0, 2, 1, 3]]
+        region = np.clip(region, -half_cells[:, None], half_cells[:, None] - 1)
+    centre = xp.asarray((region[:, [0, 2]] + region[:, [1, 3]] + 1) * 0.5 * coarse_step)
+    rounding = ROUNDING * x.shape[1] * backend.to_host(log_joint.scale(x, centre))
+    fixed = coarse.left_out + np.asarray(rounding, dtype=np.float64)
+    return _refine(log_joint, x, q, region, fixed, _log_tail(ceiling, half_cells * coarse_step),
+                   coarse.top, coarse_step, refine, max_refine, max_points, tolerance)
+
+
+def _seed_regions(log_joint, x, seeds, step, threshold, margin):
+    """Per image: the seeds' largest log joint, the cells (i0, i1, j0, j1) of the seeds within
+    ``threshold`` of it widened by ``margin`` (empty boxes where none), and the half-width in cells
+    that contains every seed."""
+    xp, n = backend.get_array_module(x), x.shape[0]
+    per = max(1, (1 << 22) // (seeds.shape[1] * x.shape[1]))
+    lw = xp.concatenate([log_joint.paired(x[s:s + per], seeds[s:s + per]) for s in range(0, n, per)])
+    lw, z = backend.to_host(lw).astype(np.float64), backend.to_host(seeds).astype(np.float64)
+    top = lw.max(axis=1)
+    cells = np.floor(z / step).astype(np.int64)                                          # (N, S, 2)
+    near = (lw >= top[:, None] - threshold)[..., None]
+    lo = np.where(near, cells, np.iinfo(np.int64).max // 2).min(axis=1) - margin          # (N, 2)
+    hi = np.where(near, cells, np.iinfo(np.int64).min // 2).max(axis=1) + margin
+    box = np.stack([lo[:, 0], hi[:, 0], lo[:, 1], hi[:, 1]], axis=1)
+    return top, box, np.abs(cells).max(axis=(1, 2)) + margin + 1
+
+
+def _refine(log_joint, x, q, region, fixed, log_tail, top, step, refine, max_refine, max_points, tolerance):
+    """The refinement loop of derivations/10 result 10.1: a pair of lattices per level, eq. (10.4).
+
+    Each image moves to twice its points per cell side, or further when its lattice already spreads
+    its mass over many points and the measured spread asks for a finer step; images at the same
+    level share one pass.
+    """
     n = x.shape[0]
     log_px, error, kl = np.full(n, np.nan), np.full(n, np.inf), np.full(n, np.nan)
-    cells = (box[:, 1] - box[:, 0] + 1) * (box[:, 3] - box[:, 2] + 1)
+    resolved = np.zeros(n, dtype=bool)
+    cells = (region[:, 1] - region[:, 0] + 1) * (region[:, 3] - region[:, 2] + 1)
+    level, previous = np.full(n, refine), np.full(n, np.inf)
     todo = np.arange(n)
-    while todo.size and refine <= max_refine:
-        sums = _fine_pass(log_joint, x, todo, box, q, half_width, coarse_step, refine)
-        full, sub, inner = (sums.log(name, todo) for name in ("full", "sub", "inner"))
-        step_error = np.abs(full - (sub + 2 * math.log(2)))
-        log_px[todo] = full + 2 * math.log(coarse_step / refine)
-        error[todo] = step_error + (full - inner) + outside[todo]
+    while todo.size:
+        r = int(level[todo].min())
+        now = todo[level[todo] == r]
+        centred = lattice_sums(log_joint, x, now, region, q, step, r, 0.5, top - NEAR)
+        shifted = lattice_sums(log_joint, x, now, region, None, step, r, 0.0)
+        a, b = centred.log("full", now), shifted.log("full", now)
+        h, sd, peak = step / r, centred.smallest_sd(now), 1 / centred.host("full", now)
+        estimate = np.logaddexp(a, b) - math.log(2) + 2 * math.log(h)
+        level_change = np.abs(estimate - previous[now])                                   # eq. (10.6)
+        log_px[now], previous[now] = estimate, estimate
+        resolved[now] = ((sd >= h) & (peak <= PEAK_FRACTION) & (centred.host("bend", now) <= BEND)
+                         & (centred.host("top", now) >= top[now] - MISSED_PEAK))
+        pair = np.abs(a - b)                                                                 # eq. (10.4)
+        ring = a - centred.log("inner", now)
+        error[now] = pair + LEVEL_FACTOR * level_change + ring + fixed[now] + np.logaddexp(0, log_tail[now] - log_px[now])
         if q is not None:
-            kl[todo] = backend.to_host(sums.kl)[todo] / backend.to_host(sums.full)[todo] - log_px[todo]
-        refine *= 2
-        todo = todo[(step_error > tolerance) & (cells[todo] * refine * refine <= max_points)]
-    return Marginal(log_px, error, kl if q is not None else None)
+            kl[now] = centred.host("kl", now) / centred.host("full", now) - (a + 2 * math.log(h))
+        spread = (peak <= PEAK_FRACTION) & (sd > 0)
+        wanted = 2 ** np.maximum(np.ceil(np.log2(step / np.where(spread, sd, step))), 0).astype(np.int64)
+        level[now] = np.maximum(2 * r, wanted)
+        more = ~(resolved[now] & (error[now] <= tolerance))
+        more &= (cells[now] * level[now] ** 2 * 2 <= max_points) & (level[now] <= max_refine)
+        todo = np.concatenate([np.setdiff1d(todo, now), now[more]])
+    error[~resolved] = np.inf
+    return Marginal(log_px, error, resolved, kl if q is not None else None)
