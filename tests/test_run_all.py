@@ -159,13 +159,13 @@ def test_a_write_failure_while_running_is_a_message(tmp_path, monkeypatch, capsy
 def test_report_names_causes_and_winners_only_where_the_numbers_separate_them():
     from nprob.reporting import gan as report_gan
     from nprob.reporting import text as report_text
+    from nprob.experiments.decline import bound_decline
     history = lambda test, train: {"evals": [{"epoch": 10 * (i + 1), "L100_test": a, "L100_train": b}  # noqa: E731
                                              for i, (a, b) in enumerate(zip(test, train))]}
-    overfit = history([-150, -145, -149], [-149, -143, -140])
-    both = history([-165, -162, -168], [-166, -163, -169])
-    best = lambda h: max(h["evals"], key=lambda e: e["L100_test"])  # noqa: E731
-    assert "overfitting." in report_text.decline_text("aevb", overfit, best(overfit), 100)
-    says = report_text.decline_text("wake_sleep", both, best(both), 100)
+    overfit = bound_decline(history([-150, -145, -149], [-149, -143, -140]), 100)
+    both = bound_decline(history([-165, -162, -168], [-166, -163, -169]), 100)
+    assert "which is overfitting" in report_text.decline_text("aevb", overfit, 100)
+    says = report_text.decline_text("wake_sleep", both, 100)
     assert "not overfitting" in says and "cannot tell" in says and "objectives" not in says
     assert report_text.verdict(-0.018, 0.0096, "wins", "x") == "no clear difference in x (the gap is within two " \
                                                                "standard errors, 0.0192)"

@@ -13,7 +13,6 @@ from .. import backend, bounds, checkpoint, quadrature
 ELBO_SAMPLES = 100   # Monte Carlo samples of log w per image for the ELBO row
 FIGURE_DIGITS = 12
 FIGURE_GRID = 101
-CHANGE = 1.0         # nats: the smallest change the decline diagnosis reports (errors are ~0.01)
 
 
 def _summary(values: np.ndarray, sds: np.ndarray | None) -> dict:
@@ -105,27 +104,6 @@ def _posterior_window(lj, x_one, q_mu, q_std):
     lo = np.minimum(mass.min(axis=0), q_mu - 3 * q_std) - 0.1
     hi = np.maximum(mass.max(axis=0), q_mu + 3 * q_std) + 0.1
     return (lo + hi) / 2, float(np.max(hi - lo) / 2)
-
-
-def decline_diagnosis(history: dict, k: int) -> dict | None:
-    """From the peak of the test L_k to the end: how log p(x) and the gap moved on test and train (10.4)."""
-    evals = [e for e in history.get("evals", []) if "logpx_test" in e and "logpx_train" in e]
-    if len(evals) < 2:
-        return None
-    key = f"L{k}_test"
-    peak, last = max(evals, key=lambda e: e[key]), evals[-1]
-    moved = {f"{what}_{split}": last[f"{what}_{split}"] - peak[f"{what}_{split}"]
-             for what in ("logpx", "gap") for split in ("test", "train")}
-    moved[f"L{k}_test"] = last[key] - peak[key]
-    causes = []
-    if moved[f"L{k}_test"] < -CHANGE:
-        if moved["logpx_train"] < -CHANGE:
-            causes.append("generator")
-        elif moved["logpx_test"] < -CHANGE:
-            causes.append("overfitting")
-        if moved["gap_test"] > CHANGE:
-            causes.append("recognition")
-    return {"peak_epoch": peak["epoch"], "last_epoch": last["epoch"], "changes": moved, "causes": causes}
 
 
 def run(cfg, out, trainers: dict, x_test_host: np.ndarray, verbose: bool) -> dict:

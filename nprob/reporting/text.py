@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import write_text
+from ..experiments import decline
+from ..experiments.decline import CHANGE
 from . import truth as report_truth
 from .plots import LABELS
 
@@ -27,21 +29,29 @@ def _first_reaching(history: dict, key: str, level: float):
 FALL = 1.0   # nats: a change of L_k larger than this is reported (its Monte Carlo error is ~0.05 or less)
 
 
-def decline_text(name: str, history: dict, best: dict, k: int) -> str:
-    """A test bound that peaked and fell, and only the cause that the training curve separates."""
-    test, train = f"L{k}_test", f"L{k}_train"
-    head = (f"{LABELS[name]}'s test bound peaked at epoch {best['epoch']} ({best[test]:.2f}) and then fell by "
-            f"{best[test] - _final(history, test):.2f} nats.")
-    at_peak, last = best.get(train), _final(history, train)
-    if at_peak is None or last is None:
+def decline_text(name: str, d: dict, k: int) -> str:
+    """The sentences for a test bound that peaked and fell, from :func:`decline.bound_decline` (L_k alone)."""
+    c = d["changes"]
+    head = (f"{LABELS[name]}'s test bound peaked at epoch {d['peak_epoch']} and fell by {-c['test']:.2f} nats by "
+            f"epoch {d['last_epoch']}.")
+    if "train" not in c:
         return head + " No bound on training images was measured, so the cause is not separated."
-    if last >= at_peak - FALL:
-        return head + (f" Over the same epochs its bound on training images went from {at_peak:.2f} to {last:.2f}: "
-                       "it fits the training images as well or better while doing worse on new ones, which is "
-                       "overfitting.")
-    return head + (f" Its bound on training images fell too, from {at_peak:.2f} to {last:.2f}, so the fall is not "
-                   f"overfitting. L_{k} alone cannot tell whether the generative model (log p(x)) or the recognition "
-                   "model (the gap below it) lost ground.")
+    moved = (f" Over the same epochs its bound on training images changed by {c['train']:+.2f} nats and the "
+             f"generalisation gap (training minus test bound) by {c['generalisation_gap']:+.2f}")
+    unsplit = (f" L_{k} alone cannot tell whether the generative model (log p(x)) or the recognition network "
+               "(the gap below it) lost that ground.")
+    parts = set(d["parts"])
+    if parts == {"overfitting", "training"}:
+        return head + moved + (f". Both apply: the model overfits (the gap grew by more than {CHANGE:g} nat), and "
+                               "it also lost ground on the images it trains on." + unsplit)
+    if parts == {"overfitting"}:
+        return head + moved + (f": the gap grew by more than {CHANGE:g} nat, which is overfitting, and the "
+                               f"training bound did not fall by more than {CHANGE:g} nat.")
+    if parts == {"training"}:
+        return head + moved + (f": the fall is on the training images too, and the generalisation gap moved by "
+                               f"less than {CHANGE:g} nat, so it is not overfitting." + unsplit)
+    return head + moved + (f"; neither the training bound's fall nor the gap's growth exceeds {CHANGE:g} nat, so "
+                           "the fall is not assigned to either.")
 
 
 def convergence_text(metrics: dict, k: int) -> str:
@@ -61,10 +71,10 @@ def convergence_text(metrics: dict, k: int) -> str:
     fa, fw = _final(runs["aevb"], key), _final(runs["wake_sleep"], key)
     lines = [f"At the end, L_{k} on the test set is {fa:.2f} nats for AEVB and {fw:.2f} for Wake-Sleep "
              f"({'AEVB' if fa > fw else 'Wake-Sleep'} better by {abs(fa - fw):.2f} nats)."]
-    for n, b in best.items():
-        final = _final(runs[n], key)
-        if final < b[key] - FALL:
-            lines.append(decline_text(n, runs[n], b, k))
+    for n in best:   # a run whose log p(x) was tracked is explained by the ground-truth section instead
+        d = decline.bound_decline(runs[n], k)
+        if d and d["changes"]["test"] < -FALL and decline.truth_decline(runs[n], k) is None:
+            lines.append(decline_text(n, d, k))
     lines.append(f"Both reach {level:.2f} nats, the lower of their two best values; AEVB first does so at epoch "
                  f"{first['aevb']} and Wake-Sleep at epoch {first['wake_sleep']} (evaluations every "
                  f"{runs['aevb']['evals'][0]['epoch']} epochs).")

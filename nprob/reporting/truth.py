@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
-from ..experiments.ground_truth import CHANGE, decline_diagnosis
+from ..experiments.decline import CHANGE, truth_decline
 
 CAUSES = {
-    "generator": "the generative model lost likelihood on the very images it trained on",
-    "overfitting": "log p(x) held on the training images but fell on the test images: overfitting",
-    "recognition": "the gap between log p(x) and the bound grew: the recognition network fell behind the generator",
+    "generator": f"the generative model lost likelihood on the test images (log p(x) fell by more than {CHANGE:g} nat)",
+    "recognition": f"the recognition network fell behind the generator (the gap grew by more than {CHANGE:g} nat)",
+    "overfitting": f"the model overfits (the generalisation gap grew by more than {CHANGE:g} nat)",
 }
 
 
@@ -53,21 +53,31 @@ def table_lines(truth: dict, labels: dict) -> list[str]:
     return lines + [""]
 
 
+def decline_sentence(label: str, d: dict, k: int, images: int) -> str:
+    """The sentences for a fall of the tracked test bound, from :func:`decline.truth_decline`."""
+    c = d["changes"]
+    named = [CAUSES[part] for part in d["parts"]]
+    if not named:
+        verdict = f"no part moved by more than {CHANGE:g} nat, so the fall is not assigned to one"
+    elif len(named) == 1:
+        verdict = named[0] + f"; the other parts moved by less than {CHANGE:g} nat"
+    else:
+        verdict = ("both apply: " if len(named) == 2 else "all three apply: ") + ", and ".join(named)
+    return (f"**Where {label}'s fall comes from.** From epoch {d['peak_epoch']} (the peak of the test bound on the "
+            f"{images} tracked test images) to epoch {d['last_epoch']}, on those same images L_{k} changed by "
+            f"{c['tracked_test']:+.2f} nats: log p(x) by {c['logpx_test']:+.2f} and the gap log p(x) - L_{k} by "
+            f"{c['gap_test']:+.2f}. The generalisation gap (training minus test bound, on {images} tracked "
+            f"training images) changed by {c['generalisation_gap']:+.2f}; log p(x) of the training images changed by "
+            f"{c['logpx_train']:+.2f}, which names nothing by itself. So: {verdict}.")
+
+
 def decline_lines(metrics: dict, k: int, labels: dict) -> list[str]:
+    images = metrics.get("config", {}).get("truth_track_images", "the")
     lines = []
     for name, label in labels.items():
-        d = decline_diagnosis(metrics.get(name, {}), k)
-        if d is None or d["changes"][f"L{k}_test"] >= -CHANGE:
-            continue
-        c = d["changes"]
-        because = "; ".join(CAUSES[cause] for cause in d["causes"]) or \
-            f"no single part moved by more than {CHANGE:g} nat"
-        lines.append(f"**Where {label}'s fall comes from.** From epoch {d['peak_epoch']} (the test bound's peak) to "
-                     f"epoch {d['last_epoch']}, L_{k} on the test images changed by {c[f'L{k}_test']:+.2f} nats. "
-                     f"log p(x) changed by {c['logpx_test']:+.2f} (test) and {c['logpx_train']:+.2f} (training "
-                     f"images), and the gap log p(x) - L_{k} by {c['gap_test']:+.2f} (test) and {c['gap_train']:+.2f} "
-                     f"(training). So: {because}.")
-        lines.append("")
+        d = truth_decline(metrics.get(name, {}), k)
+        if d is not None and d["changes"]["tracked_test"] < -CHANGE:
+            lines += [decline_sentence(label, d, k, images), ""]
     return lines
 
 
