@@ -122,3 +122,22 @@ def test_step_size_noise_scales_with_the_step():
         settled[eta] = theta.T @ theta / len(theta)
         np.testing.assert_allclose(settled[eta] / eta, c1, atol=0.06 * np.abs(c1).max())
     assert np.trace(settled[0.02]) / np.trace(settled[0.005]) == pytest.approx(4, rel=0.08)
+
+
+def test_step_size_noise_scales_with_the_step_under_adam():
+    """Result 13.4 with nprob's Adam: on a noisy quadratic (J = 1 per coordinate, noise sd 1), the
+    settled variance of the iterates scales with the step (ratio 4 between lr 0.02 and 0.005, where a
+    sqrt(lr) scaling would give 2): Adam's diagonal rescaling P changes J into PJ, not the order in lr."""
+    from nprob import optim
+    from nprob.params import ParamDict
+    rng = np.random.default_rng(0)
+    settled = {}
+    for lr in (0.02, 0.005):
+        params = ParamDict(np.zeros(20000), {"theta": (20000,)})
+        grads = params.zeros_like()
+        state = optim.adam_state(params)
+        for _ in range(int(15 / lr)):                         # about 15 e-foldings at P = 1 / sd(noise)
+            grads.flat[...] = params.flat + rng.standard_normal(20000)
+            optim.adam_step(params, grads, state, lr=lr, beta1=0.5, beta2=0.999)
+        settled[lr] = float(np.mean(params.flat ** 2))
+    assert settled[0.02] / settled[0.005] == pytest.approx(4, rel=0.12)

@@ -11,7 +11,7 @@ import sys
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from .. import backend, bounds, checkpoint, quadrature
+from .. import backend, bounds, checkpoint
 from ..binarize import MODES as BINARIZE_MODES
 from ..binarize import views
 from ..data import load_mnist
@@ -138,11 +138,11 @@ def make_evaluator(cfg: HelmholtzConfig, name: str, splits: dict, verbose: bool)
             gen = backend.rng(cfg.seed, "eval", name, epoch, split)
             est = bounds.iw_bound(trainer.model, enc, dec, x, cfg.k, gen)
             result[f"L{cfg.k}_{split}"] = backend.to_float(est.mean())
-            if cfg.tracks_truth:   # derivations/10 result 10.4: L_k = log p(x) - gap, on the same images
+            if cfg.tracks_truth:   # derivations/10 result 10.9: L_k = log p(x) - gap, on the same images
                 n = cfg.truth_track_images
-                log_px = quadrature.log_marginal(trainer.model, dec, x[:n]).log_px
-                result[f"logpx_{split}"] = float(log_px.mean())
-                result[f"gap_{split}"] = float(log_px.mean() - backend.to_float(est[:n].mean()))
+                seeds = backend.rng(cfg.seed, "eval", name, epoch, split, "truth")
+                got = ground_truth.tracked(trainer.model, enc, dec, x[:n], est[:n], seeds)
+                result.update({f"{key}_{split}": value for key, value in got.items()})
         if verbose:
             print(f"\n[nprob] {name} epoch {epoch}: " + ", ".join(f"{k} = {v:.2f}" for k, v in result.items()),
                   file=sys.stderr)
@@ -221,7 +221,7 @@ def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
                       evaluate=make_evaluator(cfg, name, splits, verbose), eval_every=cfg.eval_every,
                       on_epoch_end=save_metrics, verbose=verbose, dynamic_binarize=data["dynamic"])
         save_metrics(name, history)
-    settings = {"epochs": cfg.epochs, "truth_images": cfg.truth_images, "truth_ks": list(cfg.truth_ks)}
+    settings = ground_truth.settings(cfg)
     if cfg.tracks_truth and metrics.get("ground_truth", {}).get("settings") != settings:
         save_metrics("ground_truth", {"settings": settings,
                                       **ground_truth.run(cfg, out, trainers, data["test_host"], verbose)})

@@ -72,13 +72,15 @@ def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
                       evaluate=make_evaluator(cfg, name, splits, verbose), on_epoch_end=save, verbose=verbose,
                       dynamic_binarize=data["dynamic"])
         save(name, history)
-        settings = {"epochs": cfg.epochs, "truth_images": cfg.truth_images, "truth_ks": list(cfg.truth_ks)}
+        settings = ground_truth.settings(cfg)
         if cfg.tracks_truth and section["ground_truth"].get(name, {}).get("settings") != settings:
             if verbose:
                 print(f"[nprob] ground truth: {name} on {cfg.truth_images} test images", flush=True)
             x = backend.asarray(data["test_host"][:cfg.truth_images])
             enc, dec = trainer.players["enc"].params, trainer.players["dec"].params
             section["ground_truth"][name] = {"settings": settings, **ground_truth.hierarchy(
-                trainer.model, enc, dec, x, cfg.truth_ks, cfg.seed, name)}
+                trainer.model, enc, dec, x, cfg.truth_ks, cfg.seed, name),
+                "test_set": ground_truth.test_set(trainer.model, enc, dec, backend.asarray(data["test_host"]),
+                                                  cfg.seed, name)}
             save(name, history)
     return metrics

@@ -59,9 +59,12 @@ def lines(metrics: dict) -> list[str]:
     out = ["## Training on the bound: IWAE and reweighted wake-sleep (derivations/11)", "",
            f"Every run: the same 784-{'-'.join(map(str, cfg['hidden']))}-{cfg['z_dim']} model, initial weights, "
            f"data and {cfg['epochs']} epochs. Pixels: {BINARIZED[cfg['binarize']]}. L_{k} is evaluated every "
-           f"{cfg['eval_every']} epochs on {cfg['n_test']} test and {cfg['n_eval_train']} training images; L_{top} "
-           f"and log p(x) (quadrature, derivations/10) on the first {cfg['truth_images']} test images after "
-           f"training. The stability column is the largest change of the test L_{k} between consecutive "
+           f"{cfg['eval_every']} epochs on {cfg['n_test']} test and {cfg['n_eval_train']} training images; "
+           + (f"L_{top} and log p(x) (quadrature, derivations/10) on the first {cfg['truth_images']} test images "
+              "(the ones the quadrature resolved) after training. " if cfg.get("truth", True) and cfg["z_dim"] == 2
+              else "no quadrature (switched off with --no-truth, or codes that are not 2-D): its columns are "
+                   "n/a. ")
+           + f"The stability column is the largest change of the test L_{k} between consecutive "
            f"evaluations from epoch {after} on. RWS {'also takes' if cfg['rws_sleep'] else 'takes no'} sleep step. "
            "Seconds per epoch are each run's median epoch under whatever else the machine was doing then; "
            "`python -m benchmarks.step_costs` times all the algorithms in one run.",
