@@ -112,3 +112,32 @@ def test_section_1_6_rows_join_the_table_only_with_the_same_shared_settings():
     metrics["config"]["binarize"] = "static"
     assert "aevb" not in report_iw.runs(metrics)
     assert "left out" in "\n".join(report_iw.lines(metrics))
+
+
+def test_tracked_truth_settings_are_part_of_a_checkpoints_settings():
+    """Issue 22.1: a resume with another tracked image set, or with the tracking switched on or off,
+    would mix image sets in one curve; the checkpoint's settings differ, so it is refused."""
+    from dataclasses import replace
+    cfg = HelmholtzConfig()
+    for name in ("aevb", "wake_sleep", "iwae", "rws"):
+        base = cfg.for_algorithm(name)
+        assert replace(cfg, truth_track_images=50).for_algorithm(name) != base
+        assert replace(cfg, truth=False).for_algorithm(name) != base
+        assert replace(cfg, truth_images=200).for_algorithm(name) == base        # after training only
+
+
+def test_iw_rows_on_another_image_set_say_so():
+    """Issue 22.3: a run whose ground truth was computed on other images than the header's says so."""
+    from nprob.reporting import iw as report_iw
+    cfg = {"k": 100, "epochs": 2, "truth_ks": [1, 5000], "hidden": [16], "z_dim": 2, "binarize": "none",
+           "eval_every": 1, "n_test": 100, "n_eval_train": 100, "truth_images": 20, "rws_sleep": False,
+           "iw_ks": [2, 3], "truth": True}
+    history = {"evals": [{"epoch": 1, "L100_test": -150.0, "L100_train": -149.0}], "epochs": [{"seconds": 1.0}]}
+    truth = lambda n: {"images": n, "resolved_images": n,  # noqa: E731
+                       "rows": {"L_5000": {"mean": -140.0}, "log p(x)": {"mean": -139.0}}}
+    metrics = {"iw": {"config": cfg, "runs": {"iwae_k2": history, "iwae_k3": history},
+                      "ground_truth": {"iwae_k2": truth(20), "iwae_k3": truth(50)}}}
+    text = "\n".join(report_iw.lines(metrics))
+    row2 = next(line for line in text.splitlines() if line.startswith("| IWAE, k = 2 |"))
+    row3 = next(line for line in text.splitlines() if line.startswith("| IWAE, k = 3 |"))
+    assert "(on" not in row2 and "(on 50 images)" in row3

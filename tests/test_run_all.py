@@ -67,6 +67,11 @@ def test_quick_run_writes_everything_and_redraws(numpy_quick, tmp_path):
         assert len(metrics[name]["epochs"]) == 3 and len(metrics[name]["evals"]) == 3
         assert (out / "checkpoints" / f"{name}.npz").exists()
     assert {"wake", "sleep"} <= set(metrics["wake_sleep"]["epochs"][0])
+    for name in ("aevb", "wake_sleep"):                                    # log p(x) on every test image
+        whole = metrics["ground_truth"][name]["test_set"]
+        assert whole["images"] == metrics["config"]["n_test"] and whole["max_error"] < 0.01
+        hierarchy = metrics["ground_truth"][name]["rows"]
+        assert all(row["mc_se"] > 0 for key, row in hierarchy.items() if key.startswith("L_"))
     for name in ("iwae_k5", "rws_k5"):                                     # --quick runs the opt-in part too
         assert len(metrics["iw"]["runs"][name]["evals"]) == 3 and (out / "checkpoints" / f"{name}.npz").exists()
         assert "log p(x)" in metrics["iw"]["ground_truth"][name]["rows"]
@@ -76,6 +81,7 @@ def test_quick_run_writes_everything_and_redraws(numpy_quick, tmp_path):
                        "manifold_wake_sleep.png", "iw_bounds.png"}
     report = (out / "report.md").read_text()
     assert "converged faster" in report and "| IWAE, k = 5 |" in report and "| AEVB |" in report
+    assert "On every test image" in report and "unresolved" in report
     for f in (out / "figures").glob("*.png"):
         f.unlink()
     (out / "report.md").unlink()

@@ -53,8 +53,9 @@ class HelmholtzConfig:
     sweep_epochs: int = 10          # length of each short run of the sleep learning-rate sweep
     sweep_sleep_lrs: tuple[float, ...] = (1e-5, 1e-4, 3e-4, 1e-3)
     truth: bool = True              # log p(x) by quadrature (2-D codes only), derivations/10-ground-truth.md
-    truth_images: int = 1000        # test images of the bound hierarchy after training
-    truth_track_images: int = 250   # test and training images whose log p(x) is tracked at every evaluation
+    truth_images: int = 500         # test images of the bound hierarchy after training (log p(x): all of them)
+    truth_track_images: int = 100   # test and training images whose log p(x) is tracked at every evaluation
+    truth_test_set: bool = False    # log p(x) on every test image after training (on by default on a GPU)
     truth_ks: tuple[int, ...] = (1, 10, 100, 1000, 5000)
     binarize: str = "none"          # 'static' or 'dynamic' Bernoulli draws of the pixels (nprob/binarize.py)
     iw_ks: tuple[int, ...] = (5, 50)   # samples per image of IWAE and RWS (derivations/11)
@@ -95,6 +96,8 @@ class HelmholtzConfig:
         kept = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
                 if k not in ("epochs", "eval_every", "iw_ks") and not k.startswith(("sweep_", "truth"))
                 and (k.startswith(own) or not k.startswith(others))}
+        if self.tracks_truth:   # the tracked log p(x) curves must come from one image set and one quadrature
+            kept.update(truth_track_images=self.truth_track_images, quadrature=ground_truth.QUADRATURE_VERSION)
         return kept if k_train is None else {**kept, "k_train": k_train}
 
     def model(self) -> HelmholtzMachine:

@@ -79,8 +79,9 @@ def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
             x = backend.asarray(data["test_host"][:cfg.truth_images])
             enc, dec = trainer.players["enc"].params, trainer.players["dec"].params
             section["ground_truth"][name] = {"settings": settings, **ground_truth.hierarchy(
-                trainer.model, enc, dec, x, cfg.truth_ks, cfg.seed, name),
-                "test_set": ground_truth.test_set(trainer.model, enc, dec, backend.asarray(data["test_host"]),
-                                                  cfg.seed, name)}
+                trainer.model, enc, dec, x, cfg.truth_ks, cfg.seed, name)}
+            if cfg.truth_test_set:
+                section["ground_truth"][name]["test_set"] = ground_truth.test_set(
+                    trainer.model, enc, dec, backend.asarray(data["test_host"]), cfg.seed, name)
             save(name, history)
     return metrics

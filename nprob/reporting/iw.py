@@ -79,8 +79,10 @@ def lines(metrics: dict) -> list[str]:
         rows = (truth or {}).get("rows", {})
         bound, exact = rows.get(f"L_{top}", {}).get("mean"), rows.get("log p(x)", {}).get("mean")
         gap = exact - bound if None not in (bound, exact) else None
+        used = (truth or {}).get("resolved_images", (truth or {}).get("images"))
+        where = "" if used in (None, cfg["truth_images"]) else f" (on {used} images)"   # another image set
         out.append(f"| {label(name)} | {fmt(last.get(f'L{k}_test'))} | {fmt(last.get(f'L{k}_train'))} | "
-                   f"{fmt(bound)} | {fmt(exact)} | {fmt(gap)} | {fmt(largest_swing(history, f'L{k}_test', after))} "
+                   f"{fmt(bound)}{where} | {fmt(exact)}{where} | {fmt(gap)} | {fmt(largest_swing(history, f'L{k}_test', after))} "
                    f"| {_median_seconds(history):.1f} |")
     planned = [f"{a}_k{j}" for j in cfg["iw_ks"] for a in ("iwae", "rws")]
     missing = [label(n) for n in planned if n not in section["runs"]]
