@@ -23,9 +23,9 @@ PARTS = ("helmholtz", "iw", "section14", "gan")
 CPU_PARTS = ("helmholtz", "section14", "gan")   # 'iw' (IWAE and RWS, k up to 50) takes hours on a CPU: opt-in there
 QUICK = dict(epochs=3, eval_every=1, n_train=5000, n_eval_train=1000, n_test=1000, k=20, sleep_samples=50,
              sweep_epochs=1, truth_images=200, truth_track_images=100, truth_ks=(1, 10, 100), iw_ks=(5,),
-             truth_test_set=True)
-GPU_TRUTH = dict(truth_images=10000, truth_track_images=2000, truth_test_set=True,   # where a GPU makes L_5000
-                                                                                      # and quadrature cheap
+             truth_test_set=True, truth_track_every=1)
+GPU_TRUTH = dict(truth_images=10000, truth_track_images=2000, truth_test_set=True, truth_track_every=10,
+                 # where a GPU makes L_5000 and quadrature cheap
                  n_eval_train=60000)                            # and L_100 on every training image
 
 
@@ -99,6 +99,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--truth-track-images", type=positive_int, default=None,
                    help=f"test and training images whose log p(x) is tracked at every evaluation (default "
                         f"{d.truth_track_images}, or {GPU_TRUTH['truth_track_images']} with --backend cupy)")
+    g.add_argument("--truth-track-every", type=positive_int, default=None,
+                   help=f"epochs between tracked log p(x) evaluations, a multiple of --eval-every (default "
+                        f"{d.truth_track_every}, or {GPU_TRUTH['truth_track_every']} with --backend cupy)")
     g.add_argument("--truth-test-set", action="store_true",
                    help="log p(x) with its error bar on every test image of every 2-D model (on by default with "
                         "--backend cupy; about 6 minutes per model on a 2-core CPU)")
@@ -136,6 +139,9 @@ def gan_config_from(args) -> gan_experiments.GANConfig:
         cfg = replace(cfg, **gan_experiments.QUICK)
     given = {"toy_steps": args.gan_toy_steps, "toy_seeds": args.gan_toy_seeds, "mnist_epochs": args.gan_mnist_epochs,
              "workers": args.gan_workers}
+    every = given["eval_every"] or cfg.eval_every
+    if given["truth_track_every"] is None and cfg.truth_track_every % every:   # the next multiple of --eval-every
+        given["truth_track_every"] = every * -(-cfg.truth_track_every // every)
     return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
 
@@ -144,6 +150,9 @@ def section14_config_from(args) -> section14.Section14Config:
     if args.quick:
         cfg = replace(cfg, **section14.QUICK)
     given = {"epochs": args.binary_epochs, "var_draws": args.variance_draws}
+    every = given["eval_every"] or cfg.eval_every
+    if given["truth_track_every"] is None and cfg.truth_track_every % every:   # the next multiple of --eval-every
+        given["truth_track_every"] = every * -(-cfg.truth_track_every // every)
     return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
 
@@ -161,7 +170,7 @@ def config_from(args) -> HelmholtzConfig:
     given = {"epochs": args.epochs, "eval_every": args.eval_every, "k": args.k, "sleep_samples": args.sleep_samples,
              "n_train": args.n_train, "n_eval_train": args.n_eval_train, "n_test": args.n_test,
              "sweep_epochs": args.sweep_epochs, "truth_images": args.truth_images,
-             "truth_track_images": args.truth_track_images,
+             "truth_track_images": args.truth_track_images, "truth_track_every": args.truth_track_every,
              "iw_ks": tuple(args.iw_ks) if args.iw_ks else None}
     if args.n_train is not None and args.n_eval_train is None:   # evaluate on all of a smaller training set
         given["n_eval_train"] = min(cfg.n_eval_train, args.n_train)
@@ -169,6 +178,9 @@ def config_from(args) -> HelmholtzConfig:
     for key in ("truth_images", "truth_track_images"):             # no more images than the run has
         if given[key] is None:
             given[key] = min(getattr(cfg, key), available)
+    every = given["eval_every"] or cfg.eval_every
+    if given["truth_track_every"] is None and cfg.truth_track_every % every:   # the next multiple of --eval-every
+        given["truth_track_every"] = every * -(-cfg.truth_track_every // every)
     return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
 

@@ -116,25 +116,28 @@ def log_marginal(model: HelmholtzMachine, dec, x, *, q=None, seeds=None, coarse_
     if x.ndim != 2 or x.shape[0] == 0:
         raise ValueError(f"x must be a non-empty (N, D) array, got shape {tuple(x.shape)}")
     xp, n = backend.get_array_module(x), x.shape[0]
-    x = x.astype(np.float64)                       # sums in float64: rounding stays far below the bar
-    q = None if q is None else tuple(xp.asarray(a, dtype=np.float64) for a in q)
+    # The coarse map only locates mass, so it runs in the decoder's dtype; the sums run in float64,
+    # where rounding stays far below the bar.
+    mapping = log_joint or bernoulli_log_joint(model, dec)
     log_joint = log_joint or bernoulli_log_joint(model, ParamDict(dec.flat.astype(np.float64), dec.shapes))
+    x_map, x = x, x.astype(np.float64)
+    q = None if q is None else tuple(xp.asarray(a, dtype=np.float64) for a in q)
     ceiling = backend.to_host(log_joint.ceiling(x)).astype(np.float64)
     seed_top, seed_cells, seed_box = np.full(n, -np.inf), np.zeros(n, dtype=np.int64), None
     if seeds is not None:
-        seeds = xp.asarray(seeds, dtype=x.dtype)
+        seeds = xp.asarray(seeds, dtype=x_map.dtype)
         if seeds.ndim != 3 or seeds.shape[0] != n or seeds.shape[2] != 2:
             raise ValueError(f"seeds must have shape ({n}, S, 2), got {tuple(seeds.shape)}")
-        seed_top, seed_box, seed_cells = _seed_regions(log_joint, x, seeds, coarse_step, threshold, margin)
+        seed_top, seed_box, seed_cells = _seed_regions(mapping, x_map, seeds, coarse_step, threshold, margin)
 
     half_cells = np.full(n, BASE_HALF_CELLS)
-    coarse = coarse_map(log_joint, x, BASE_HALF_CELLS, coarse_step, seed_top, threshold, margin)
+    coarse = coarse_map(mapping, x_map, BASE_HALF_CELLS, coarse_step, seed_top, threshold, margin)
     need = _half_cells_needed(ceiling, coarse.log_z, seed_cells, coarse_step, tail)
     wider = np.flatnonzero(need > BASE_HALF_CELLS)
     if wider.size:   # the posterior may reach beyond the first box: map a box that holds it
         half_cells[wider] = need[wider].max()
-        more = coarse_map(log_joint, x[xp.asarray(wider)], int(need[wider].max()), coarse_step, seed_top[wider],
-                          threshold, margin)
+        more = coarse_map(mapping, x_map[xp.asarray(wider)], int(need[wider].max()), coarse_step,
+                          seed_top[wider], threshold, margin)
         for name, field in zip(coarse._fields, more):
             getattr(coarse, name)[wider] = field
     region = coarse.region

@@ -3,25 +3,17 @@ and the consistency check that integrates flagged images again."""
 import numpy as np
 import pytest
 
+import small_models
+
 from nprob import backend
 from nprob.experiments import ground_truth
-from nprob.models.helmholtz import HelmholtzMachine
-from nprob.training.trainers import AEVBTrainer
 
 
 @pytest.fixture(scope="module")
 def heavy_tailed():
     """A small trained model whose q is made too narrow (its log-variance lowered by 2), so that the
     importance weights are heavy-tailed, and 1,000 of its training images."""
-    g = np.random.default_rng(0)
-    model = HelmholtzMachine(x_dim=16, z_dim=2, hidden=(32,), activation="tanh")
-    centres = g.random((4, 16)) < 0.5
-    data = np.where(g.random((2000, 16)) < 0.9, centres[g.integers(4, size=2000)], ~centres[0]).astype(np.float64)
-    enc, dec = model.init(g, "glorot", dtype=np.float64)
-    trainer = AEVBTrainer(model, enc, dec, lr=3e-3)
-    gen = backend.rng(0, "train")
-    for step in range(1000):
-        trainer.step(data[(step % 20) * 100:(step % 20 + 1) * 100], gen)
+    model, enc, dec, data = small_models.trained("tanh", "glorot", 1000)
     enc["enc.b2"][2:] -= 2.0
     return model, enc, dec, data[:1000]
 

@@ -121,7 +121,8 @@ def test_tracked_truth_settings_are_part_of_a_checkpoints_settings():
     cfg = HelmholtzConfig()
     for name in ("aevb", "wake_sleep", "iwae", "rws"):
         base = cfg.for_algorithm(name)
-        assert replace(cfg, truth_track_images=50).for_algorithm(name) != base
+        assert replace(cfg, truth_track_images=30).for_algorithm(name) != base
+        assert replace(cfg, truth_track_every=40).for_algorithm(name) != base
         assert replace(cfg, truth=False).for_algorithm(name) != base
         assert replace(cfg, truth_images=200).for_algorithm(name) == base        # after training only
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import small_models
 from closed_form_joints import MixtureJoint, exact_log_px, rows
 from nprob import backend, bounds, quadrature
 from nprob.models.helmholtz import HelmholtzMachine
@@ -188,17 +189,7 @@ def brute_force(model, dec, x, limit=8.0, step=0.005):
 @pytest.fixture(scope="module")
 def trained_bernoulli():
     """A small ReLU Helmholtz machine fitted to data with structure (posteriors of a few hundredths)."""
-    from nprob.training.trainers import AEVBTrainer
-    g = np.random.default_rng(0)
-    model = HelmholtzMachine(x_dim=16, z_dim=2, hidden=(32,), activation="relu")
-    centres = g.random((4, 16)) < 0.5
-    data = np.where(g.random((2000, 16)) < 0.9, centres[g.integers(4, size=2000)], ~centres[0]).astype(np.float64)
-    enc, dec = model.init(g, "he", dtype=np.float64)
-    trainer = AEVBTrainer(model, enc, dec, lr=3e-3)
-    gen = backend.rng(0, "train")
-    for step in range(1500):
-        trainer.step(data[(step % 20) * 100:(step % 20 + 1) * 100], gen)
-    return model, enc, dec, data
+    return small_models.trained("relu", "he", 1500)
 
 
 def test_trained_bernoulli_model_against_a_brute_force_lattice(trained_bernoulli):
