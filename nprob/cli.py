@@ -21,9 +21,9 @@ from .training.loop import TrainingDiverged
 
 PARTS = ("helmholtz", "iw", "section14", "gan")
 CPU_PARTS = ("helmholtz", "section14", "gan")   # 'iw' (IWAE and RWS, k up to 50) takes hours on a CPU: opt-in there
-QUICK = dict(epochs=3, eval_every=1, n_train=5000, n_eval_train=1000, n_test=1000, k=20, sleep_samples=50,
-             sweep_epochs=1, truth_images=200, truth_track_images=100, truth_ks=(1, 10, 100), iw_ks=(5,),
-             truth_test_set=True, truth_track_every=1)
+QUICK = dict(epochs=3, eval_every=1, n_train=5000, n_eval_train=1000, n_test=500, k=20, sleep_samples=50,
+             sweep_epochs=1, truth_images=100, truth_track_images=20, truth_ks=(1, 10, 100), iw_ks=(5,),
+             truth_test_set=True, truth_track_every=3)
 GPU_TRUTH = dict(truth_images=10000, truth_track_images=2000, truth_test_set=True, truth_track_every=10,
                  # where a GPU makes L_5000 and quadrature cheap
                  n_eval_train=60000)                            # and L_100 on every training image
@@ -139,9 +139,6 @@ def gan_config_from(args) -> gan_experiments.GANConfig:
         cfg = replace(cfg, **gan_experiments.QUICK)
     given = {"toy_steps": args.gan_toy_steps, "toy_seeds": args.gan_toy_seeds, "mnist_epochs": args.gan_mnist_epochs,
              "workers": args.gan_workers}
-    every = given["eval_every"] or cfg.eval_every
-    if given["truth_track_every"] is None and cfg.truth_track_every % every:   # the next multiple of --eval-every
-        given["truth_track_every"] = every * -(-cfg.truth_track_every // every)
     return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
 
@@ -150,9 +147,6 @@ def section14_config_from(args) -> section14.Section14Config:
     if args.quick:
         cfg = replace(cfg, **section14.QUICK)
     given = {"epochs": args.binary_epochs, "var_draws": args.variance_draws}
-    every = given["eval_every"] or cfg.eval_every
-    if given["truth_track_every"] is None and cfg.truth_track_every % every:   # the next multiple of --eval-every
-        given["truth_track_every"] = every * -(-cfg.truth_track_every // every)
     return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
 
