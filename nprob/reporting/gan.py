@@ -152,14 +152,12 @@ def coverage_findings(coverage: dict) -> list[str]:
     lines = []
     for data_name, by_method in coverage.items():
         k = len(MIXTURES[data_name][0])
-        if max(len(runs) for runs in by_method.values()) < 2:
-            lines.append(f"- {data_name}: one seed per method, so nothing can be separated from noise.")
+        one_seed = max(len(runs) for runs in by_method.values()) < 2
+        lines += [f"- {data_name}: one seed per method, so nothing can be separated from noise."] if one_seed else []
         for key, label in (("modes", "strict modes"), ("modes_published", "published modes"),
                            ("high_quality", "high-quality fraction")):
             top, rest = leaders(by_method, key)
-            if max(len(runs) for runs in by_method.values()) < 2:
-                continue
-            if not top:
+            if not top or one_seed:
                 continue
             best = np.mean([r[key] for r in by_method[top[0]]])
             if not rest:
