@@ -142,3 +142,13 @@ def test_iw_rows_on_another_image_set_say_so():
     row2 = next(line for line in text.splitlines() if line.startswith("| IWAE, k = 2 |"))
     row3 = next(line for line in text.splitlines() if line.startswith("| IWAE, k = 3 |"))
     assert "(on" not in row2 and "(on 50 images)" in row3
+
+
+def test_tracking_cadence_is_checked_only_where_log_px_is_tracked():
+    """The sweep (no tracking) may evaluate every 3 epochs; a tracked run must track on evaluations."""
+    from dataclasses import replace
+    from nprob.experiments.helmholtz import sweep_configs
+    cfg = replace(HelmholtzConfig(), sweep_epochs=3)
+    assert all(c.eval_every == 3 for c in sweep_configs(cfg).values())
+    with pytest.raises(ValueError, match="multiple of eval_every"):
+        HelmholtzConfig(eval_every=3)

@@ -67,7 +67,7 @@ class HelmholtzConfig:
         require_valid(self)
         if self.binarize not in BINARIZE_MODES:
             raise ValueError(f"binarize must be one of {', '.join(BINARIZE_MODES)}, got {self.binarize!r}")
-        if self.truth_track_every % self.eval_every:
+        if self.tracks_truth and self.truth_track_every % self.eval_every:
             raise ValueError(f"truth_track_every ({self.truth_track_every}) must be a multiple of eval_every "
                              f"({self.eval_every})")
         if self.n_eval_train > self.n_train:
