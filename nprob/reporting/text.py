@@ -26,7 +26,6 @@ def _first_reaching(history: dict, key: str, level: float):
     return next((e["epoch"] for e in history["evals"] if e[key] >= level), None)
 
 
-FALL = 1.0   # nats: a change of L_k larger than this is reported (its Monte Carlo error is ~0.05 or less)
 SAME = 0.1   # nats: final bounds closer than this are called about the same
 
 
@@ -75,7 +74,7 @@ def convergence_text(metrics: dict, k: int) -> str:
     lines = [f"At the end, L_{k} on the test set is {fa:.2f} nats for AEVB and {fw:.2f} for Wake-Sleep ({ahead})."]
     for n in best:   # a run whose log p(x) was tracked is explained by the ground-truth section instead
         d = decline.bound_decline(runs[n], k)
-        if d and d["changes"]["test"] < -FALL and decline.truth_decline(runs[n], k) is None:
+        if d and d["changes"]["test"] < -CHANGE and decline.truth_decline(runs[n], k) is None:
             lines.append(decline_text(n, d, k))
     lines.append(f"Both reach {level:.2f} nats ({SAME:g} nat below the lower of their two best values); AEVB first "
                  f"does so at epoch "
