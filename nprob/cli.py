@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
-from . import backend
-from .checkpoint import CheckpointError, ensure_writable
+from . import backend, results_folder
+from .checkpoint import CheckpointError
 from .data import MNISTError
 from .experiments import gan as gan_experiments
 from .experiments import section14
@@ -194,20 +195,21 @@ def main(argv=None) -> int:
     backend.keep_freed_memory()
     started = time.perf_counter()
     try:
-        if not args.plots_only or out.exists():
-            ensure_writable(out)
-        if not args.plots_only:
-            for part in parts:   # every checkpoint of every part is checked before anything is written
-                experiments[part][0].check_checkpoints(experiments[part][1], out)
-            for part in PARTS:
-                if part in parts:
-                    experiments[part][0].run(experiments[part][1], out, verbose=not args.quiet)
-        build(out, verbose=not args.quiet)
+        with results_folder.claimed(out) if not args.plots_only or out.exists() else nullcontext():
+            if not args.plots_only:
+                for part in parts:   # every checkpoint of every part is checked before anything is written
+                    experiments[part][0].check_checkpoints(experiments[part][1], out)
+                for part in PARTS:
+                    if part in parts:
+                        experiments[part][0].run(experiments[part][1], out, verbose=not args.quiet)
+            build(out, verbose=not args.quiet)
         if not args.quiet:
             memory = ", ".join(f"{k} {v:.0f}" for k, v in backend.peak_memory_mib().items())
             print(f"[nprob] done in {(time.perf_counter() - started) / 60:.1f} min on {backend.device_name()}; "
                   f"peak memory: {memory}", file=sys.stderr)
     except KeyboardInterrupt:
+        print(f"\n[nprob] interrupted; everything finished so far is kept in {out}. Run the same command again "
+              "to resume.", file=sys.stderr)
         return 130
     except (backend.BackendError, MNISTError, CheckpointError, TrainingDiverged, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .. import backend, checkpoint
+from .. import backend, checkpoint, results_folder
 from ..data import load_mnist
 from . import gan_games, gan_theory, require_valid, toy_games
 
@@ -86,16 +86,15 @@ def check_checkpoints(cfg: GANConfig, out: Path) -> list[str]:
 def run(cfg: GANConfig, out: Path, verbose: bool = True) -> dict:
     """Run (or resume) every section-2 experiment and merge the results into ``out/metrics.json``."""
     changed = check_checkpoints(cfg, out)
-    path = out / "metrics.json"
-    metrics = checkpoint.read_json_object(path) if path.exists() else {}
     config = as_json(cfg)
-    results = {k: v for k, v in metrics.get("gan", {}).items() if not (changed and k == "mnist")}
+    results = {k: v for k, v in results_folder.read_metrics(out).get("gan", {}).items()
+               if not (changed and k == "mnist")}
     backend.use(cfg.backend)
+    metrics = {}
 
-    def save(key, value):
+    def save(key, value):   # this part's keys merged into the file as it is now
         results[key] = value
-        metrics.update(gan_config=config, gan=results)
-        checkpoint.write_json(path, metrics)
+        metrics.update(results_folder.merge(out, {"gan_config": config, "gan": results}))
 
     steps = {
         "optimal_discriminator": lambda: gan_theory.optimal_discriminator(cfg.seed, cfg.optimal_d_steps, verbose=verbose),

@@ -11,7 +11,7 @@ import sys
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from .. import backend, bounds, checkpoint
+from .. import backend, bounds, results_folder
 from ..binarize import MODES as BINARIZE_MODES
 from ..binarize import views
 from ..data import load_mnist
@@ -211,16 +211,15 @@ def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
     Every checkpoint is checked against this configuration before anything is written,
     so a refused run leaves the results folder exactly as it was.
     """
-    metrics_path = out / "metrics.json"
-    metrics = checkpoint.read_json_object(metrics_path) if metrics_path.exists() else {}   # keep other sections
+    stored_truth = results_folder.read_metrics(out).get("ground_truth", {})
     check_checkpoints(cfg, out)
     data = load_data(cfg, verbose)
     x_train, x_test = data["fit"], data["test"]
-    metrics.update(config=asdict(cfg), versions=versions())
+    shared = {"config": asdict(cfg), "versions": versions()}
+    metrics = {}
 
-    def save_metrics(name, history):
-        metrics[name] = history
-        checkpoint.write_json(metrics_path, metrics)
+    def save_metrics(name, history):   # merged into the file as it is now: other parts' keys are kept
+        metrics.update(results_folder.merge(out, {**shared, name: history}))
 
     splits = {"test": x_test, "train": data["eval_train"]}
     trainers = {}
@@ -232,7 +231,7 @@ def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
                       on_epoch_end=save_metrics, verbose=verbose, dynamic_binarize=data["dynamic"])
         save_metrics(name, history)
     settings = ground_truth.settings(cfg)
-    if cfg.tracks_truth and metrics.get("ground_truth", {}).get("settings") != settings:
+    if cfg.tracks_truth and stored_truth.get("settings") != settings:
         save_metrics("ground_truth", {"settings": settings,
                                       **ground_truth.run(cfg, out, trainers, data["test_host"], verbose)})
     save_metrics("sleep_lr_sweep", sleep_lr_sweep(cfg, out, data, verbose))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from .. import backend, checkpoint
+from .. import backend, results_folder
 from ..training.loop import fit, read_checkpoint
 from ..training.trainers import IWAETrainer, RWSTrainer
 from . import ground_truth
@@ -49,20 +49,17 @@ def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
     Writes ``metrics['iw'] = {'config', 'runs': {name: history}, 'ground_truth': {name: hierarchy}}``;
     every checkpoint is checked before anything is written.
     """
-    metrics_path = out / "metrics.json"
-    metrics = checkpoint.read_json_object(metrics_path) if metrics_path.exists() else {}
+    section = results_folder.read_metrics(out).get("iw", {})
     check_checkpoints(cfg, out)
     data = load_data(cfg, verbose)
-    metrics.setdefault("versions", versions())
-    section = metrics.get("iw", {})
-    section.update(config=asdict(cfg))
+    section.update(config=asdict(cfg), versions=versions())
     section.setdefault("runs", {})
     section.setdefault("ground_truth", {})
+    metrics = {}
 
-    def save(name, history):
+    def save(name, history):   # this part's key merged into the file as it is now
         section["runs"][name] = history
-        metrics["iw"] = section
-        checkpoint.write_json(metrics_path, metrics)
+        metrics.update(results_folder.merge(out, {"iw": section}))
 
     splits = {"test": data["test"], "train": data["eval_train"]}
     for name, alg, k, path in planned_runs(cfg, out):

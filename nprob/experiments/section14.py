@@ -15,7 +15,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .. import backend, checkpoint, cost
+from .. import backend, checkpoint, cost, results_folder
 from ..binarize import fixed, views
 from ..training.binary_trainers import BinaryRWSTrainer, BinaryWakeSleepTrainer, ScoreFunctionTrainer
 from ..data import load_mnist
@@ -142,8 +142,7 @@ def cost_per_data_point(metrics: dict) -> dict:
 
 def run(cfg: Section14Config, out: Path, verbose: bool = True) -> dict:
     """Train (or resume) the three binary-latent runs, then the variance and cost measurements."""
-    metrics_path = out / "metrics.json"
-    metrics = checkpoint.read_json_object(metrics_path) if metrics_path.exists() else {}
+    metrics = results_folder.read_metrics(out)
     check_checkpoints(cfg, out)
     backend.use(cfg.backend)
     mnist = load_mnist(verbose=verbose)
@@ -153,10 +152,9 @@ def run(cfg: Section14Config, out: Path, verbose: bool = True) -> dict:
     section.update(config=asdict(cfg))
     section.setdefault("runs", {})
 
-    def save(name, history):
+    def save(name, history):   # this part's key merged into the file as it is now
         section["runs"][name] = history
-        metrics["section14"] = section
-        checkpoint.write_json(metrics_path, metrics)
+        results_folder.merge(out, {"section14": section})
 
     splits = {"test": x_test, "train": x_train[:cfg.n_eval_train]}
     for name in ALGORITHMS:
@@ -172,6 +170,4 @@ def run(cfg: Section14Config, out: Path, verbose: bool = True) -> dict:
             print("[nprob] section 1.4: gradient variance on the trained AEVB model", file=sys.stderr)
         section["variance"] = {"settings": settings, **variance_experiment(cfg, out, metrics, mnist)}
     section["cost"] = cost_per_data_point(metrics)
-    metrics["section14"] = section
-    checkpoint.write_json(metrics_path, metrics)
-    return metrics
+    return results_folder.merge(out, {"section14": section})

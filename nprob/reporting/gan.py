@@ -11,6 +11,7 @@ from ..experiments import gan_games, toy_games
 from ..experiments.gan import GANConfig
 from ..toy_data import MIXTURES, STRICT
 from . import plots
+from .text import settings_lines
 
 LOG2 = math.log(2)
 
@@ -253,6 +254,5 @@ def text(metrics: dict) -> list[str]:
                          "At the equilibrium both cycle errors would be 0 (derivations/08-third-player.md).")
             lines.append("")
     if "gan_config" in metrics:
-        lines += ["### Section 2 hyperparameters", "", "| setting | value |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in metrics["gan_config"].items()] + [""]
+        lines += settings_lines("Section 2 hyperparameters", metrics["gan_config"])
     return lines

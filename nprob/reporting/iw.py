@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import plots
-from .text import _median_seconds
+from .text import _median_seconds, settings_lines
 
-SHARED = ("seed", "epochs", "batch_size", "hidden", "z_dim", "activation", "init", "optimizer", "k", "n_train",
+SHARED = ("backend", "seed", "epochs", "batch_size", "hidden", "z_dim", "activation", "init", "optimizer", "k", "n_train",
           "n_eval_train", "n_test", "binarize", "truth_images", "truth_ks")
+NOT_USED = ("aevb_", "wake_", "sleep_lr", "sweep_")   # settings of section 1.6's algorithms alone
 BINARIZED = {"none": "grey levels in [0, 1], as the assignment uses them (the Bernoulli likelihood is then "
                      "unnormalised, so these numbers cannot be set beside published binarised-MNIST ones)",
              "static": "one fixed Bernoulli draw of every pixel (statically binarised MNIST)",
@@ -88,7 +89,9 @@ def lines(metrics: dict) -> list[str]:
     missing = [label(n) for n in planned if n not in section["runs"]]
     if missing:
         out += ["", "Not run yet: " + ", ".join(missing) + "."]
-    return out + [""]
+    own = {key: value for key, value in cfg.items() if not key.startswith(NOT_USED)}
+    software = ", ".join(f"{k} {v}" for k, v in section.get("versions", {}).items())
+    return out + [""] + settings_lines("Settings of the IWAE and RWS runs", {**own, "software": software})
 
 
 def draw(metrics: dict, figures: Path) -> list[Path]:

@@ -9,14 +9,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..checkpoint import atomic_write  # noqa: E402
+
 LABELS = {"aevb": "AEVB", "wake_sleep": "Wake-Sleep"}
 COLOURS = {"aevb": "tab:blue", "wake_sleep": "tab:orange"}
 
 
 def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    """Write the figure atomically (a reader never sees half a PNG) and close it."""
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format=path.suffix[1:], dpi=120, bbox_inches="tight"))
+    finally:
+        plt.close(fig)
     return path
 
 

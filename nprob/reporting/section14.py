@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import plots
-from .text import _median_seconds
+from .text import _median_seconds, settings_lines
 
 LABELS = {"wake_sleep": "Wake-Sleep", "rws": "Reweighted wake-sleep", "score_function": "Score-function ELBO"}
 
@@ -110,7 +110,7 @@ def lines(metrics: dict) -> list[str]:
         out += _variance_lines(section["variance"])
     if "cost" in section:
         out += _cost_lines(section["cost"])
-    return out
+    return out + settings_lines("Section 1.4 settings", section["config"])
 
 
 def draw(metrics: dict, figures: Path) -> list[Path]:

@@ -177,6 +177,14 @@ def helmholtz_lines(metrics: dict, cfg, summary: dict) -> list[str]:
         lines += [f"| {r['sleep_lr']:g} | {r['wake_lr']:g} | {r['sleep_samples']} | {r['L_test']:.2f} |"
                   for r in sweep["runs"]]
         lines.append("")
-    lines += ["### Hyperparameters", "", "| setting | value |", "|---|---|"]
-    lines += [f"| {key} | {value} |" for key, value in asdict(cfg).items()]
-    return lines + [""]
+    return lines + settings_lines("Hyperparameters", {key: value for key, value in asdict(cfg).items()
+                                                      if not key.startswith(IW_ONLY)})
+
+
+IW_ONLY = ("iw_", "rws_")   # settings only the IWAE and RWS runs use: the iw section's own table shows them
+
+
+def settings_lines(title: str, settings: dict) -> list[str]:
+    """A part's own settings as a two-column table, under a level-3 heading."""
+    return [f"### {title}", "", "| setting | value |", "|---|---|",
+            *(f"| {key} | {value} |" for key, value in settings.items()), ""]
