@@ -114,6 +114,27 @@ def test_section_1_6_rows_join_the_table_only_with_the_same_shared_settings():
     assert "left out" in "\n".join(report_iw.lines(metrics))
 
 
+def test_a_numpy_section_1_6_and_a_cupy_iw_part_share_no_table():
+    """Issue 22.7: the backend is a shared setting (its seconds column would compare CPU with GPU)."""
+    from dataclasses import asdict
+    shared = asdict(HelmholtzConfig())
+    metrics = {"config": shared, "aevb": {"evals": []}, "iw": {"config": {**shared, "backend": "cupy"}, "runs": {}}}
+    assert "aevb" not in report_iw.runs(metrics)
+
+
+def test_each_part_lists_the_settings_it_ran_with():
+    """Issue 22.20: section 1.6's table leaves out the iw settings; the iw section shows its own, and
+    the software it ran with."""
+    from dataclasses import asdict
+    from nprob.reporting import text
+    cfg = HelmholtzConfig()
+    iw_cfg = {**asdict(cfg), "iw_ks": [7]}              # as metrics.json stores it
+    metrics = {"config": asdict(cfg), "iw": {"config": iw_cfg, "runs": {}, "versions": {"numpy": "9.9"}}}
+    section_16 = "\n".join(text.helmholtz_lines(metrics, cfg, {}))
+    iw = "\n".join(report_iw.lines(metrics))
+    assert "iw_ks" not in section_16 and "| iw_ks | [7] |" in iw and "numpy 9.9" in iw and "aevb_lr" not in iw
+
+
 def test_tracked_truth_settings_are_part_of_a_checkpoints_settings():
     """Issue 22.1: a resume with another tracked image set, or with the tracking switched on or off,
     would mix image sets in one curve; the checkpoint's settings differ, so it is refused."""
