@@ -19,6 +19,7 @@ from .experiments import gan as gan_experiments
 from .experiments import section14
 from .experiments.helmholtz import HelmholtzConfig
 from .training.loop import TrainingDiverged
+from .training.workers import WorkerDied
 
 PARTS = ("helmholtz", "iw", "section14", "gan")
 CPU_PARTS = ("helmholtz", "section14", "gan")   # 'iw' (IWAE and RWS, k up to 50) takes hours on a CPU: opt-in there
@@ -211,7 +212,8 @@ def main(argv=None) -> int:
         print(f"\n[nprob] interrupted; everything finished so far is kept in {out}. Run the same command again "
               "to resume.", file=sys.stderr)
         return 130
-    except (backend.BackendError, MNISTError, CheckpointError, TrainingDiverged, FileNotFoundError) as err:
+    except (backend.BackendError, MNISTError, CheckpointError, TrainingDiverged, WorkerDied,
+            FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except OSError as err:   # a full disk or a folder made read-only while running

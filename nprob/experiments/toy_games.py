@@ -10,9 +10,8 @@ each, :mod:`nprob.training.threads`); the numbers do not depend on how many.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ProcessPoolExecutor
+import sys
 from dataclasses import asdict
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from ..models.gan import GAN
 from ..training.progress import progress_bar
 from ..toy_data import MIXTURES, banana, mode_coverage, mode_only_error, sample_mixture
 from ..training.loop import fit
+from ..training.workers import map_in_processes, usable_cores
 
 TOY_METHODS = ("minimax", "nonsaturating", "wgan", "wgan_gp", "pacgan2", "pacgan4", "bigan")
 TOY_POINTS = 65536   # size of the fixed training sample of each toy data set
@@ -125,21 +125,29 @@ def coverage_run(task) -> dict:
 
 
 def coverage_runs(tasks: list, workers: int, verbose: bool) -> list[dict]:
-    """:func:`coverage_run` of every (cfg, method, mixture, seed, out) task, in ``workers`` processes on a CPU."""
-    workers = min(workers, len(tasks)) if all(task[0].backend == "numpy" for task in tasks) else 1
+    """:func:`coverage_run` of every (cfg, method, mixture, seed, out) task, in up to ``workers`` processes on
+    a CPU (never more than its usable cores)."""
+    cores = usable_cores()
+    if verbose and workers > cores:
+        print(f"[nprob] toy games: {workers} workers asked for, {cores} cores usable: running {cores} at once",
+              file=sys.stderr)
+    workers = min(workers, len(tasks), cores) if all(task[0].backend == "numpy" for task in tasks) else 1
     bar = progress_bar(total=len(tasks), desc="toy games", unit="run", disable=not verbose)
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    try:
+        if workers > 1:
+            runs = map_in_processes(coverage_run, tasks, workers, on_result=bar.update)
+        else:
             runs = []
-            for run in pool.map(coverage_run, tasks):
-                runs.append(run)
+            for task in tasks:
+                runs.append(coverage_run(task))
                 bar.update()
-    else:
-        runs = []
-        for task in tasks:
-            runs.append(coverage_run(task))
-            bar.update()
-    bar.close()
+    except KeyboardInterrupt:
+        folder = tasks[0][4] / "checkpoints" / "gan"
+        print(f"\n[nprob] toy games: interrupted; each game's checkpoint after its last finished epoch is in "
+              f"{folder}. Run the same command again to resume.", file=sys.stderr)
+        raise
+    finally:
+        bar.close()
     return runs
 
 
