@@ -90,3 +90,40 @@ def test_section14_settings_are_validated():
     a, b = section14.Section14Config(), section14.Section14Config(rws_k=7, var_draws=5, epochs=30)
     assert a.for_checkpoint("wake_sleep") == b.for_checkpoint("wake_sleep")   # another run's setting, or epochs
     assert a.for_checkpoint("rws") != b.for_checkpoint("rws")
+
+
+def test_a_skipped_variance_measurement_is_not_kept_and_a_measurement_follows_the_aevb_epoch(tmp_path, monkeypatch):
+    """Issue 22.2: a note that the AEVB model is missing is not cached as a result, and a measurement made
+    after epoch 1 is made again once AEVB has trained further."""
+    from dataclasses import asdict
+    from types import SimpleNamespace
+    from nprob import checkpoint
+    from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
+    hcfg = HelmholtzConfig(hidden=(8,), n_train=20, n_test=10, n_eval_train=10, batch_size=10, truth_images=10,
+                           truth_track_images=10)
+    cfg = section14.Section14Config(n_train=100, n_test=50, n_eval_train=50, bound_images=10, var_images=5,
+                                    batch_size=10, var_draws=2)
+    mnist = SimpleNamespace(x_train=np.random.default_rng(0).random((20, 784), dtype=np.float32),
+                            x_test=np.random.default_rng(1).random((10, 784), dtype=np.float32))
+    measured = []
+    monkeypatch.setattr(G, "measure", lambda *a: measured.append(1) or {"value": len(measured)})
+    metrics = {"config": asdict(hcfg)}
+    first = section14.variance(cfg, tmp_path, metrics, mnist, verbose=False)
+    assert "skipped" in first and "settings" not in first and not measured
+
+    def save_aevb(epoch):
+        trainer = make_trainer(hcfg, "aevb")
+        checkpoint.save(tmp_path / "checkpoints" / "aevb.npz", trainer.state_arrays(), {"epoch": epoch})
+    for epoch, measurements in ((1, 1), (1, 1), (3, 2)):
+        save_aevb(epoch)
+        metrics["section14"] = {"variance": section14.variance(cfg, tmp_path, metrics, mnist, verbose=False)}
+        assert len(measured) == measurements and metrics["section14"]["variance"]["epoch"] == epoch
+
+
+def test_a_damaged_aevb_checkpoint_is_refused_before_section_1_4_trains(tmp_path):
+    """Issue 22.14: every checkpoint the part will read is checked before anything is written."""
+    from nprob.checkpoint import CheckpointError
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "aevb.npz").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(CheckpointError, match="aevb.npz"):
+        section14.check_checkpoints(section14.Section14Config(), tmp_path)

@@ -89,8 +89,17 @@ def make_binary_trainer(cfg: Section14Config, name: str):
 
 
 def check_checkpoints(cfg: Section14Config, out: Path) -> None:
+    """Refuse checkpoints of another configuration, and a damaged AEVB checkpoint of section 1.6 (which the
+    variance experiment reads after training), before anything is written."""
     for name in ALGORITHMS:
         read_checkpoint(out / "checkpoints" / f"binary_{name}.npz", cfg.for_checkpoint(name), cfg.epochs)
+    if aevb_checkpoint(out).exists():
+        checkpoint.load(aevb_checkpoint(out))
+
+
+def aevb_checkpoint(out: Path) -> Path:
+    """Section 1.6's AEVB checkpoint, which the variance experiment measures."""
+    return out / "checkpoints" / "aevb.npz"
 
 
 def evaluator(cfg: Section14Config, splits: dict, verbose: bool):
@@ -111,15 +120,33 @@ def evaluator(cfg: Section14Config, splits: dict, verbose: bool):
     return evaluate
 
 
-def variance_experiment(cfg: Section14Config, out: Path, metrics: dict, mnist) -> dict:
-    """Run the variance experiment on section 1.6's AEVB checkpoint (on the test images as that run saw
-    them), or say why it cannot run."""
-    path = out / "checkpoints" / "aevb.npz"
-    if "config" not in metrics or not path.exists():
+def variance_settings(cfg: Section14Config, out: Path, metrics: dict) -> dict | None:
+    """What a variance measurement depends on, the AEVB model's epoch included; None without that model."""
+    if "config" not in metrics or not aevb_checkpoint(out).exists():
+        return None
+    _, meta = checkpoint.load(aevb_checkpoint(out))
+    return {"var_images": cfg.var_images, "var_draws": cfg.var_draws, "var_ls": list(cfg.var_ls),
+            "aevb_epoch": meta["epoch"]}
+
+
+def variance(cfg: Section14Config, out: Path, metrics: dict, mnist, verbose: bool) -> dict:
+    """The variance experiment's entry: kept if measured with these settings on this AEVB model, measured
+    afresh otherwise, or a note without settings (so it is measured once the model exists)."""
+    settings, stored = variance_settings(cfg, out, metrics), metrics.get("section14", {}).get("variance", {})
+    if settings is None:
         return {"skipped": "needs section 1.6's trained AEVB model (run --parts helmholtz first)"}
+    if stored.get("settings") == settings:
+        return stored
+    if verbose:
+        print("[nprob] section 1.4: gradient variance on the trained AEVB model", file=sys.stderr)
+    return {"settings": settings, **variance_experiment(cfg, out, metrics, mnist)}
+
+
+def variance_experiment(cfg: Section14Config, out: Path, metrics: dict, mnist) -> dict:
+    """The variance experiment on section 1.6's AEVB checkpoint, on the test images as that run saw them."""
     hcfg = HelmholtzConfig.from_json(metrics["config"])
     trainer = make_trainer(hcfg, "aevb")
-    arrays, meta = checkpoint.load(path)
+    arrays, meta = checkpoint.load(aevb_checkpoint(out))
     trainer.load_state_arrays(arrays)
     enc, dec = trainer.players["enc"].params, trainer.players["dec"].params
     seen = views(hcfg.binarize, mnist.x_train[:hcfg.n_train], mnist.x_test[:hcfg.n_test], hcfg.seed).test
@@ -164,10 +191,6 @@ def run(cfg: Section14Config, out: Path, verbose: bool = True) -> dict:
                       evaluate=evaluator(cfg, splits, verbose), eval_every=cfg.eval_every,
                       on_epoch_end=lambda _, h, n=name: save(n, h), verbose=verbose)
         save(name, history)
-    settings = {"var_images": cfg.var_images, "var_draws": cfg.var_draws, "var_ls": list(cfg.var_ls)}
-    if section.get("variance", {}).get("settings") != settings:
-        if verbose:
-            print("[nprob] section 1.4: gradient variance on the trained AEVB model", file=sys.stderr)
-        section["variance"] = {"settings": settings, **variance_experiment(cfg, out, metrics, mnist)}
+    section["variance"] = variance(cfg, out, results_folder.read_metrics(out), mnist, verbose)
     section["cost"] = cost_per_data_point(metrics)
     return results_folder.merge(out, {"section14": section})
