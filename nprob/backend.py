@@ -214,6 +214,18 @@ def keep_freed_memory(threshold_bytes: int = 1 << 28) -> bool:
     return bool(ok)
 
 
+def memory_bytes() -> int:
+    """Memory the arrays of a run can use: the GPU's total on CuPy, else the host's available memory."""
+    if _active == "cupy" and not is_standin():
+        return int(_cupy.cuda.Device().mem_info[1])
+    try:
+        with open("/proc/meminfo") as f:
+            fields = dict(line.split(":", 1) for line in f)
+        return int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def peak_memory_mib() -> dict:
     """Peak memory of this process so far: host resident set, and on a GPU the device pool, in MiB."""
     import resource

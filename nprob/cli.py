@@ -20,6 +20,7 @@ from .experiments import section14
 from .experiments.helmholtz import HelmholtzConfig
 from .training.loop import TrainingDiverged
 from .training.workers import WorkerDied
+from .experiments.iw import RunTooLarge
 
 PARTS = ("helmholtz", "iw", "section14", "gan")
 CPU_PARTS = ("helmholtz", "section14", "gan")   # 'iw' (IWAE and RWS, k up to 50) takes hours on a CPU: opt-in there
@@ -213,7 +214,7 @@ def main(argv=None) -> int:
               "to resume.", file=sys.stderr)
         return 130
     except (backend.BackendError, MNISTError, CheckpointError, TrainingDiverged, WorkerDied,
-            FileNotFoundError) as err:
+            RunTooLarge, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except OSError as err:   # a full disk or a folder made read-only while running

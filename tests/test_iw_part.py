@@ -173,3 +173,33 @@ def test_tracking_cadence_is_checked_only_where_log_px_is_tracked():
     assert all(c.eval_every == 3 for c in sweep_configs(cfg).values())
     with pytest.raises(ValueError, match="multiple of eval_every"):
         HelmholtzConfig(eval_every=3)
+
+
+@pytest.mark.parametrize("algorithm", ["iwae", "rws"])
+@pytest.mark.parametrize("hidden,k", [((64,), 30), ((256, 128), 7), ((512,), 100)])
+def test_the_memory_estimate_of_a_step_covers_its_measured_peak(algorithm, hidden, k):
+    import tracemalloc
+    from dataclasses import replace
+    from nprob import backend, cost
+    from nprob.experiments import iw
+    cfg = replace(HelmholtzConfig(), hidden=hidden, batch_size=20)
+    assert cost.parameter_count(cfg) == iw.make_trainer(cfg, algorithm, k).players['enc'].params.flat.size + \
+        iw.make_trainer(cfg, algorithm, k).players['dec'].params.flat.size
+    trainer = iw.make_trainer(cfg, algorithm, k)
+    x = np.random.default_rng(0).random((20, 784), dtype=np.float32)
+    trainer.step(x, backend.rng(0, "memory"))
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    trainer.step(x, backend.rng(0, "memory"))
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    assert peak <= cost.iw_step_bytes(cfg, k) <= 2 * peak
+
+
+def test_a_k_too_large_for_memory_is_refused_before_anything(tmp_path, capsys):
+    """Issue 22.12: refused with the figure, before the data are loaded, and no results folder is left."""
+    from nprob import cli
+    assert cli.main(["--quiet", "--parts", "iw", "--iw-ks", "1000000000", "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert "GiB" in err and "choose a smaller k" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()

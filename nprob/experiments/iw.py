@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from .. import backend, results_folder
+from .. import backend, cost, results_folder
 from ..training.loop import fit, read_checkpoint
 from ..training.trainers import IWAETrainer, RWSTrainer
 from . import ground_truth
@@ -24,10 +24,21 @@ def planned_runs(cfg: HelmholtzConfig, out: Path) -> list:
             for k in cfg.iw_ks for alg in IW_ALGORITHMS]
 
 
+class RunTooLarge(RuntimeError):
+    """A training step would need more memory than the machine has."""
+
+
 def check_checkpoints(cfg: HelmholtzConfig, out: Path) -> None:
-    """Refuse (CheckpointError) any checkpoint of this part made with another configuration or more epochs."""
+    """Refuse (CheckpointError) any checkpoint of this part made with another configuration or more epochs,
+    and (RunTooLarge) a k whose training step cannot fit in memory, before anything is loaded or written."""
     for _, alg, k, path in planned_runs(cfg, out):
         read_checkpoint(path, cfg.for_algorithm(alg, k), cfg.epochs)
+    backend.use(cfg.backend)
+    need, have = cost.iw_step_bytes(cfg, max(cfg.iw_ks)), backend.memory_bytes()
+    if need > have:
+        raise RunTooLarge(f"--iw-ks {max(cfg.iw_ks)}: one training step needs about {need / 2**30:,.1f} GiB "
+                          f"(k x batch {cfg.batch_size} x the layer widths), more than the {have / 2**30:,.1f} GiB "
+                          f"free on {backend.device_name()}; choose a smaller k or --batch-size")
 
 
 def make_trainer(cfg: HelmholtzConfig, algorithm: str, k: int):
