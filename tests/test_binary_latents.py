@@ -135,3 +135,25 @@ def test_binary_trainers_raise_the_exact_likelihood_and_resume_exactly(kind, tmp
                                       backend.to_host(again.players[player].params.flat))
     if kind == "score_function":
         assert again.baseline == first.baseline
+
+
+@pytest.mark.parametrize("damage", ["missing", "inf", "nan"])
+def test_a_score_function_checkpoint_without_a_finite_baseline_is_refused_naming_it(tmp_path, damage):
+    """Issue 22.16: re-piloting a lost baseline would make the resumed run differ; an infinite one would fail
+    an epoch later, blaming the checkpoint written then."""
+    from nprob import checkpoint
+    from nprob.training.binary_trainers import ScoreFunctionTrainer
+    from nprob.training.loop import fit
+    model = BinaryHelmholtzMachine(x_dim=16, h_dim=4, hidden=(8,))
+    make = lambda: ScoreFunctionTrainer(model, *model.init(np.random.default_rng(0), "he"))  # noqa: E731
+    x = backend.asarray((np.random.default_rng(7).random((20, 16)) < 0.3).astype(np.float32))
+    path = tmp_path / "sf.npz"
+    fit(make(), x, epochs=1, batch_size=10, seed=3, checkpoint_path=path, config={"c": 1}, verbose=False)
+    arrays, meta = checkpoint.load(path)
+    if damage == "missing":
+        del arrays["baseline"]
+    else:
+        arrays["baseline"] = np.array(float(damage))
+    checkpoint.save(path, arrays, meta)
+    with pytest.raises(checkpoint.CheckpointError, match=f"{path.name}.*baseline"):
+        fit(make(), x, epochs=2, batch_size=10, seed=3, checkpoint_path=path, config={"c": 1}, verbose=False)

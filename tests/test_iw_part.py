@@ -71,7 +71,7 @@ def test_checkpoint_configurations_keep_each_algorithms_own_settings():
     iwae, rws = cfg.for_algorithm("iwae", 5), cfg.for_algorithm("rws", 5)
     assert not any(k.startswith(("iw_", "rws_")) for k in (*aevb, *ws))
     assert iwae["k_train"] == 5 and "iw_lr" in iwae and "sleep_samples" not in iwae and "aevb_lr" not in iwae
-    assert {"iw_lr", "rws_sleep", "sleep_samples"} <= set(rws) and "sleep_lr" not in rws
+    assert {"iw_lr", "rws_sleep"} <= set(rws) and "sleep_lr" not in rws
     assert "sleep_samples" in ws and "binarize" in aevb and "iw_ks" not in iwae
     assert HelmholtzConfig(iw_ks=(5,)).for_algorithm("iwae", 5) == iwae   # a k = 5 run resumes with fewer ks
 
@@ -133,6 +133,16 @@ def test_each_part_lists_the_settings_it_ran_with():
     section_16 = "\n".join(text.helmholtz_lines(metrics, cfg, {}))
     iw = "\n".join(report_iw.lines(metrics))
     assert "iw_ks" not in section_16 and "| iw_ks | [7] |" in iw and "numpy 9.9" in iw and "aevb_lr" not in iw
+
+
+def test_rws_without_its_sleep_step_ignores_the_number_of_fantasies():
+    """Issue 22.15: --sleep-samples changes nothing RWS computes unless --rws-sleep is on."""
+    from dataclasses import replace
+    cfg = HelmholtzConfig()
+    assert replace(cfg, sleep_samples=7).for_algorithm("rws", 5) == cfg.for_algorithm("rws", 5)
+    slept = replace(cfg, rws_sleep=True)
+    assert replace(slept, sleep_samples=7).for_algorithm("rws", 5) != slept.for_algorithm("rws", 5)
+    assert replace(cfg, sleep_samples=7).for_algorithm("wake_sleep") != cfg.for_algorithm("wake_sleep")
 
 
 def test_tracked_truth_settings_are_part_of_a_checkpoints_settings():

@@ -100,6 +100,8 @@ class HelmholtzConfig:
         kept = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
                 if k not in ("epochs", "eval_every", "iw_ks") and not k.startswith(("sweep_", "truth"))
                 and (k.startswith(own) or not k.startswith(others))}
+        if name == "rws" and not self.rws_sleep:   # fantasies are drawn only by RWS's optional sleep step
+            del kept["sleep_samples"]
         if self.tracks_truth:   # the tracked log p(x) curves must come from one image set and one quadrature
             kept.update(truth_track_images=self.truth_track_images, truth_track_every=self.truth_track_every,
                         quadrature=ground_truth.QUADRATURE_VERSION)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..checkpoint import CheckpointError
 from ..models import binary_estimators as E
 from ..models.binary_helmholtz import BinaryHelmholtzMachine
 from .trainers import Player, Trainer
@@ -94,6 +95,11 @@ class ScoreFunctionTrainer(_Binary):
         return {**super().state_arrays(), "baseline": np.array(np.nan if self.baseline is None else self.baseline)}
 
     def load_state_arrays(self, arrays):
+        """Restore the players and the baseline; a checkpoint is written only after steps, so its baseline
+        must be there and finite (a missing one would be re-piloted, and the resumed run would differ)."""
         super().load_state_arrays(arrays)
-        value = float(arrays["baseline"]) if "baseline" in arrays else np.nan
-        self.baseline = None if np.isnan(value) else value
+        value = float(arrays["baseline"]) if "baseline" in arrays else None
+        if value is None or not np.isfinite(value):
+            raise CheckpointError(f"the checkpoint's score-function baseline is {value} (a finite number is "
+                                  "written after every epoch): it is damaged; delete it to start that run afresh")
+        self.baseline = value
