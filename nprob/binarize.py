@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backend
+from . import backend, validate
 
 MODES = ("none", "static", "dynamic")
 
@@ -22,8 +22,14 @@ MODES = ("none", "static", "dynamic")
 def draw(x, u):
     """One Bernoulli draw per pixel with the grey level as its probability: (u < x) in x's dtype.
 
-    x: (..., D) grey levels in [0, 1]; u: uniforms of the same shape (host or device, like x).
+    x: (..., D) grey levels in [0, 1]; u: Uniform(0, 1) draws of exactly x's shape (one per pixel, never
+    broadcast), host or device like x. Raw 0..255 pixels, NaN and mis-shaped noise are refused.
     """
+    validate.unit_interval(x, "x")
+    if getattr(u, "shape", None) != x.shape:
+        raise ValueError(f"u must have the images' shape {tuple(x.shape)} (one draw per pixel), got "
+                         f"{getattr(u, 'shape', type(u).__name__)}")
+    validate.uniforms(validate.float_array(u, u.dtype, "u"))
     return (u < x).astype(x.dtype)
 
 

@@ -47,7 +47,7 @@ def iw_bound(model: HelmholtzMachine, enc, dec, x, k: int, gen, element_budget: 
     """
     if k < 1:
         raise ValueError(f"k must be a positive integer, got {k}")
-    validate.float_array(x, enc.flat.dtype, "x")
+    validate.batch(x, enc.flat.dtype, "x")
     xp = backend.get_array_module(x)
     n, d = x.shape
     k_chunk = max(1, min(k, element_budget // d))
@@ -79,7 +79,7 @@ def log_marginal_grid(model: HelmholtzMachine, dec, x, limit: float = 6.0, n: in
     """
     if model.z_dim != 2:
         raise ValueError("log_marginal_grid integrates over a 2-D latent space only")
-    validate.float_array(x, dec.flat.dtype, "x")
+    validate.batch(x, dec.flat.dtype, "x")
     xp = backend.get_array_module(x)
     step = 2 * limit / n
     axis = -limit + step * (np.arange(n) + 0.5)

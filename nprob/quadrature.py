@@ -112,9 +112,7 @@ def log_marginal(model: HelmholtzMachine, dec, x, *, q=None, seeds=None, coarse_
     if model.z_dim != 2:
         raise ValueError("log_marginal integrates over a 2-D latent space only")
     _check(refine, max_refine, coarse_step, tolerance, threshold, margin, max_points, tail)
-    validate.float_array(x, dec.flat.dtype, "x")
-    if x.ndim != 2 or x.shape[0] == 0:
-        raise ValueError(f"x must be a non-empty (N, D) array, got shape {tuple(x.shape)}")
+    validate.batch(x, dec.flat.dtype, "x")
     xp, n = backend.get_array_module(x), x.shape[0]
     # The coarse map only locates mass, so it runs in the decoder's dtype; the sums run in float64,
     # where rounding stays far below the bar.

@@ -22,7 +22,7 @@ def loss_and_grads(model: HelmholtzMachine, enc, dec, x, eps):
     (N, J) for L = 1. Returns ``({'loss', 'kl', 'recon'}, (grad_enc, grad_dec))``; scalars
     stay on the device.
     """
-    validate.float_array(x, enc.flat.dtype, "x")
+    validate.batch(x, enc.flat.dtype, "x")
     eps = validate.noise(validate.float_array(eps, enc.flat.dtype, "eps"), x.shape[0], model.z_dim)
     L, N = eps.shape[0], x.shape[0]
     mu, logvar, enc_cache = model.encode(enc, x)

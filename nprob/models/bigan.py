@@ -70,8 +70,8 @@ class BiGAN:
         self.inference.backward(dz, net_cache, grads, need_dx=False, accumulate=False)
 
     def _logits(self, g, q, d, x, z, eps):
-        validate.float_array(x, d.flat.dtype, "x")
-        validate.float_array(z, g.flat.dtype, "z")
+        validate.batch(x, d.flat.dtype, "x")
+        validate.batch(z, g.flat.dtype, "z")
         xp = backend.get_array_module(x)
         x_fake, g_cache = self.generator.forward(g, z)
         z_real, q_cache = self.infer(q, x, eps)

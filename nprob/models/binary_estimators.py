@@ -22,8 +22,9 @@ from .iwae import normalised_weights
 def _codes_from_q(model: BinaryHelmholtzMachine, enc, gen, x, u):
     """The prologue every data-side estimator shares: check x (N, D) and u (L, N, J) or (N, J), draw codes
     h from q with u, and evaluate log p(x, h). Returns (a, recognition cache, h, log p(x, h), pieces)."""
-    validate.float_array(x, gen.flat.dtype, "x")
+    validate.batch(x, gen.flat.dtype, "x")
     u = validate.noise(validate.float_array(u, gen.flat.dtype, "u"), x.shape[0], model.h_dim, "u")
+    validate.uniforms(u)
     a, cache = model.recognition(enc, x)
     h = model.sample(a, u)
     lj, pieces = log_joint(model, gen, x, h)
@@ -70,7 +71,9 @@ def dream(model: BinaryHelmholtzMachine, gen, u_h, u_x):
 
 def sleep_loss_and_grads(model: BinaryHelmholtzMachine, enc, h, x_dream):
     """Sleep phase (result 12.4): phi climbs log q(h | x~) on dreamt pairs. h: (M, J); x_dream: (M, D)."""
-    validate.float_array(x_dream, enc.flat.dtype, "x_dream")
+    validate.batch(x_dream, enc.flat.dtype, "x_dream")
+    if h.shape != (x_dream.shape[0], model.h_dim):
+        raise ValueError(f"h must have shape ({x_dream.shape[0]}, {model.h_dim}), got {tuple(h.shape)}")
     a, cache = model.recognition(enc, x_dream)
     lq = model.log_q(a, h)
     c = backend.get_array_module(lq).full_like(lq[None], 1.0 / h.shape[0])
@@ -96,6 +99,7 @@ def score_function_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u,
     Returns ({'loss': -ELBO estimate, 'signal': mean learning signal s}, (grad_enc, grad_gen)); the caller
     keeps the running mean of 'signal' that becomes the next step's baseline.
     """
+    baseline = validate.number(baseline, "baseline")
     a, cache, h, lj, pieces = _codes_from_q(model, enc, gen, x, u)
     s = lj - model.log_q(a, h)                                                   # the learning signal, (L, N)
     inv = x.dtype.type(1.0 / s.size)
@@ -106,6 +110,8 @@ def score_function_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u,
 
 def iw_bound(model: BinaryHelmholtzMachine, enc, gen, x, k: int, gen_rng, chunk: int = 100):
     """L_k per image (N,) with k codes from q (derivations/05 eq. (5.1)), ``chunk`` images at a time."""
+    validate.batch(x, gen.flat.dtype, "x")
+    k, chunk = validate.count(k, "k"), validate.count(chunk, "chunk")
     xp = backend.get_array_module(x)
     out = []
     for i in range(0, x.shape[0], chunk):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend
+from .. import backend, validate
 from ..nn import MLP, init_networks
 from ..params import ParamDict
 from ..stable import logsumexp, sigmoid, softplus
@@ -30,6 +30,9 @@ class BinaryHelmholtzMachine:
     activation: str = "relu"
 
     def __post_init__(self):
+        sizes = {"x_dim": self.x_dim, "h_dim": self.h_dim, **{f"hidden[{i}]": w for i, w in enumerate(self.hidden)}}
+        for name, value in sizes.items():
+            validate.count(value, name)
         if not 1 <= self.h_dim <= 20:
             raise ValueError(f"h_dim must be in 1..20 (log p(x) enumerates 2^h_dim codes), got {self.h_dim}")
 
@@ -102,6 +105,7 @@ class BinaryHelmholtzMachine:
         x must be binary for p(x|h) to be a normalised probability (grey levels give the unnormalised
         cross-entropy of derivations/03). Images are taken ``chunk`` at a time.
         """
+        validate.batch(x, gen.flat.dtype, "x")
         xp = backend.get_array_module(x)
         h = self.codes(x.dtype)
         lam, _ = self.decode(gen, h)                                                  # (C, D)
@@ -114,6 +118,7 @@ class BinaryHelmholtzMachine:
 
     def exact_elbo(self, enc, gen, x):
         """The ELBO (N,) summed over every code, eq. (12.3): sum_c q(h_c|x) (log p(x, h_c) - log q(h_c|x))."""
+        validate.batch(x, enc.flat.dtype, "x")
         xp = backend.get_array_module(x)
         h = self.codes(x.dtype)
         a, _ = self.recognition(enc, x)

@@ -64,8 +64,8 @@ class GAN:
         with ``penalty`` = lambda > 0 adds WGAN-GP's term (13.2) at eps * real + (1 - eps) * fake,
         eps: (N / pack, 1) uniforms, and reports the mean input-gradient norm as 'grad_norm'.
         """
-        validate.float_array(x_real, d.flat.dtype, "x_real")
-        validate.float_array(z, g.flat.dtype, "z")
+        validate.batch(x_real, d.flat.dtype, "x_real")
+        validate.batch(z, g.flat.dtype, "z")
         real, fake = self.packed(x_real), self.packed(self.generate(g, z))
         a_real, cache_real = self.discriminator.forward(d, real)
         a_fake, cache_fake = self.discriminator.forward(d, fake)
@@ -94,7 +94,7 @@ class GAN:
         The loss's gradient flows back through the discriminator to its input and on
         into G; the discriminator's own parameters get no gradient. Returns ({'g_loss'}, grad_g).
         """
-        validate.float_array(z, g.flat.dtype, "z")
+        validate.batch(z, g.flat.dtype, "z")
         x_fake, g_cache = self.generator.forward(g, z)
         a_fake, d_cache = self.discriminator.forward(d, self.packed(x_fake))
         if kind == "critic":

@@ -8,7 +8,7 @@ For a critic MLP f with scalar identity output, at points x (N, D):
 """
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, validate
 from ..nn import LEAKY_SLOPE, MLP
 from ..stable import sigmoid
 
@@ -51,6 +51,8 @@ def penalty_and_grads(net: MLP, params, x, lam: float):
 
     Returns (P, mean ||g||, grads). The gradients are written, not added, into a fresh ParamDict.
     """
+    validate.batch(x, params.flat.dtype, "x")
+    lam = validate.number(lam, "lam", minimum=0.0)
     xp = backend.get_array_module(x)
     g, caches = input_gradient(net, params, x)
     n, f = x.shape[0], x.dtype.type

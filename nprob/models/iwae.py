@@ -24,6 +24,8 @@ def normalised_weights(log_w):
     that is 1) are set to 0: they scale whole rows of the decoder's backward products, and tiny
     entries there underflow to subnormal numbers, which slow those products down several times.
     """
+    if getattr(log_w.dtype, "kind", None) != "f" or log_w.ndim < 1 or log_w.shape[0] == 0:
+        raise ValueError(f"log_w must be a float array (K, ...) with K >= 1, got {log_w.dtype} {tuple(log_w.shape)}")
     xp = backend.get_array_module(log_w)
     total = logsumexp(log_w, axis=0)                                          # (N,)
     shifted = log_w - total[None]
@@ -37,7 +39,7 @@ def loss_and_grads(model: HelmholtzMachine, enc, dec, x, eps):
     x: (N, D); eps: (K, N, J). Returns ``({'loss', 'ess'}, (grad_enc, grad_dec))``, where ess is
     the mean effective sample size 1 / sum_i w~_i^2 (between 1 and K).
     """
-    validate.float_array(x, enc.flat.dtype, "x")
+    validate.batch(x, enc.flat.dtype, "x")
     eps = validate.noise(validate.float_array(eps, enc.flat.dtype, "eps"), x.shape[0], model.z_dim)
     N, f = x.shape[0], x.dtype.type
     mu, logvar, enc_cache = model.encode(enc, x)

@@ -22,7 +22,7 @@ def loss_and_grads(model: HelmholtzMachine, enc, dec, x, eps):
     'loss' is -L_k (one draw per image), whose theta-gradient wake-theta follows; 'wake_phi' is the
     surrogate (11.4). Both gradients are computed with the weights and codes held constant.
     """
-    validate.float_array(x, enc.flat.dtype, "x")
+    validate.batch(x, enc.flat.dtype, "x")
     eps = validate.noise(validate.float_array(eps, enc.flat.dtype, "eps"), x.shape[0], model.z_dim)
     N, f = x.shape[0], x.dtype.type
     mu, logvar, enc_cache = model.encode(enc, x)

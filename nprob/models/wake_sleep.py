@@ -18,7 +18,7 @@ from .helmholtz import HelmholtzMachine
 
 def wake_loss_and_grads(model: HelmholtzMachine, enc, dec, x, eps):
     """x: (N, D); eps: (L, N, J) or (N, J). Returns ({'wake'}, grad_dec): the generator's step only."""
-    validate.float_array(x, dec.flat.dtype, "x")
+    validate.batch(x, dec.flat.dtype, "x")
     eps = validate.noise(validate.float_array(eps, dec.flat.dtype, "eps"), x.shape[0], model.z_dim)
     L, N = eps.shape[0], x.shape[0]
     mu, logvar, _ = model.encode(enc, x)
@@ -43,8 +43,8 @@ def dream(model: HelmholtzMachine, dec, z, u):
 
 def sleep_loss_and_grads(model: HelmholtzMachine, enc, z, x_dream):
     """z: (M, J) the dreamt causes; x_dream: (M, D) their fantasies. Returns ({'sleep'}, grad_enc)."""
-    validate.float_array(z, enc.flat.dtype, "z")
-    validate.float_array(x_dream, enc.flat.dtype, "x_dream")
+    validate.batch(z, enc.flat.dtype, "z")
+    validate.batch(x_dream, enc.flat.dtype, "x_dream")
     M = z.shape[0]
     mu, logvar, enc_cache = model.encode(enc, x_dream)
     sleep = -D.gaussian_log_density(z, mu, logvar).mean()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
+from .. import backend, validate
 from ..checkpoint import CheckpointError
 from ..models import binary_estimators as E
 from ..models.binary_helmholtz import BinaryHelmholtzMachine
@@ -33,7 +33,7 @@ class BinaryWakeSleepTrainer(_Binary):
 
     def __init__(self, model, enc, gen, lr=1e-3, sleep_samples: int = 100, optimizer="adam"):
         super().__init__(model, enc, gen, lr, optimizer)
-        self.sleep_samples = int(sleep_samples)
+        self.sleep_samples = validate.count(sleep_samples, "sleep_samples")
 
     def step(self, x, gen):
         enc, dec = self.players["enc"].params, self.players["dec"].params
@@ -53,7 +53,7 @@ class BinaryRWSTrainer(_Binary):
 
     def __init__(self, model, enc, gen, k: int = 5, lr=1e-3, optimizer="adam"):
         super().__init__(model, enc, gen, lr, optimizer)
-        self.k = int(k)
+        self.k = validate.count(k, "k")
 
     def step(self, x, gen):
         enc, dec = self.players["enc"].params, self.players["dec"].params
@@ -76,7 +76,7 @@ class ScoreFunctionTrainer(_Binary):
 
     def __init__(self, model, enc, gen, samples: int = 1, lr=1e-3, optimizer="adam"):
         super().__init__(model, enc, gen, lr, optimizer)
-        self.samples, self.baseline = int(samples), None
+        self.samples, self.baseline = validate.count(samples, "samples"), None
 
     def step(self, x, gen):
         enc, dec = self.players["enc"].params, self.players["dec"].params

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import backend, optim
+from .. import backend, optim, validate
 from ..checkpoint import CheckpointError
 from ..models import aevb, iwae, rws, wake_sleep
 from ..models.helmholtz import HelmholtzMachine
@@ -114,7 +114,7 @@ class AEVBTrainer(Trainer):
     loss_and_grads = staticmethod(aevb.loss_and_grads)
 
     def __init__(self, model: HelmholtzMachine, enc, dec, lr=1e-3, n_samples=1, optimizer="adam"):
-        self.model, self.n_samples = model, int(n_samples)
+        self.model, self.n_samples = model, validate.count(n_samples, "n_samples")
         self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(dec, lr, optimizer)}
 
     def step(self, x, gen):
@@ -135,7 +135,8 @@ class WakeSleepTrainer(Trainer):
     def __init__(self, model: HelmholtzMachine, enc, dec, wake_lr=1e-3, sleep_lr=1e-3,
                  wake_samples=1, sleep_samples=100, optimizer="adam"):
         self.model = model
-        self.wake_samples, self.sleep_samples = int(wake_samples), int(sleep_samples)
+        self.wake_samples = validate.count(wake_samples, "wake_samples")
+        self.sleep_samples = validate.count(sleep_samples, "sleep_samples")
         self.players = {"enc": Player(enc, sleep_lr, optimizer), "dec": Player(dec, wake_lr, optimizer)}
 
     def step(self, x, gen):
@@ -159,7 +160,7 @@ class IWAETrainer(AEVBTrainer):
     loss_and_grads = staticmethod(iwae.loss_and_grads)
 
     def __init__(self, model: HelmholtzMachine, enc, dec, k: int = 5, lr=1e-3, optimizer="adam"):
-        super().__init__(model, enc, dec, lr=lr, n_samples=k, optimizer=optimizer)
+        super().__init__(model, enc, dec, lr=lr, n_samples=validate.count(k, "k"), optimizer=optimizer)
 
 
 class RWSTrainer(Trainer):
@@ -170,7 +171,8 @@ class RWSTrainer(Trainer):
 
     def __init__(self, model: HelmholtzMachine, enc, dec, k: int = 5, lr=1e-3, sleep: bool = False,
                  sleep_samples: int = 100, optimizer="adam"):
-        self.model, self.k, self.sleep, self.sleep_samples = model, int(k), sleep, int(sleep_samples)
+        self.model, self.k, self.sleep = model, validate.count(k, "k"), sleep
+        self.sleep_samples = validate.count(sleep_samples, "sleep_samples")
         self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(dec, lr, optimizer)}
 
     def step(self, x, gen):
