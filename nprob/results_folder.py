@@ -46,40 +46,51 @@ def read_metrics(out) -> dict:
 def claimed(out):
     """Hold ``out`` (created if needed) for this run; a second run on it raises FolderBusy naming the first.
 
-    Where this run created the folder and leaves it holding nothing but empty folders (a refusal, or a
-    failure before the first result), the folder is removed again on the way out.
+    The lock file is removed when the run ends, so a run leaves no trace of it. Where this run created
+    the folder and leaves it holding nothing but empty folders (a refusal, or a failure before the first
+    result), the folder is removed again on the way out.
     """
     out = Path(out)
     created = not out.exists()
     checkpoint.ensure_writable(out)
     lock_path = out / LOCK_NAME
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, checkpoint.FILE_MODE)
+    fd = _lock(lock_path, out)
     try:
+        os.pwrite(fd, (f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}: "
+                       f"{shlex.join(sys.argv)}\n").encode(), 0)
+        yield out
+    finally:
+        lock_path.unlink(missing_ok=True)   # before the lock is released: a waiting run then makes a new file
+        os.close(fd)
+        if created:
+            _remove_if_empty(out)
+
+
+def _lock(lock_path: Path, out: Path) -> int:
+    """An open descriptor of ``lock_path`` holding its exclusive lock; FolderBusy if another run holds it."""
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, checkpoint.FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
             raise FolderBusy(f"{out} is in use by another nprob run ({holder}); wait for it to finish, "
                              "or choose another folder with --out") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}: "
-                       f"{shlex.join(sys.argv)}\n").encode(), 0)
         try:
-            yield out
-        finally:
-            if created:
-                _remove_if_empty(out, lock_path)
-    finally:
-        os.close(fd)   # releases the lock
+            same_file = os.fstat(fd).st_ino == os.stat(lock_path).st_ino
+        except FileNotFoundError:   # the holder removed it between our open and our lock
+            same_file = False
+        if same_file:
+            return fd
+        os.close(fd)
 
 
-def _remove_if_empty(out: Path, lock_path: Path) -> None:
-    """Remove ``out`` if it holds only the lock file and empty folders."""
+def _remove_if_empty(out: Path) -> None:
+    """Remove ``out`` if it holds nothing but empty folders."""
     entries = sorted(out.rglob("*"), key=lambda p: len(p.parts), reverse=True)
-    if any(p.is_file() and p != lock_path for p in entries):
+    if any(not p.is_dir() for p in entries):
         return
-    lock_path.unlink(missing_ok=True)
     for p in entries:
-        if p.is_dir():
-            p.rmdir()
+        p.rmdir()
     out.rmdir()

@@ -26,7 +26,8 @@ def test_a_second_run_on_a_held_folder_is_refused_naming_the_first(tmp_path, cap
         assert cli.main(["--quick", "--quiet", "--out", str(out), "--parts", "section14"]) == 1
         assert "in use by another nprob run" in capsys.readouterr().err
         assert snapshot(out) == before
-    with results_folder.claimed(out):   # released when the first run ends
+    assert not (out / results_folder.LOCK_NAME).exists()   # a run leaves no trace of its lock
+    with results_folder.claimed(out):                      # released when the first run ends
         pass
 
 

@@ -117,6 +117,17 @@ def numbers(obj):
     return [numbers(v) for v in obj] if isinstance(obj, list) else obj
 
 
+def test_ctrl_c_while_the_workers_start_prints_no_traceback(tmp_path):
+    """Issue 22.11: Ctrl-C at a terminal while the spawned workers still import reaches only the parent."""
+    process = start(tmp_path, 600)
+    assert wait_for(lambda: len(children(process.pid)) >= 3, 60), "workers did not start"
+    pids = children(process.pid)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and "Traceback" not in err and "InvalidStateError" not in err, err
+    assert wait_for(lambda: not any(alive(p) for p in pids), 5)
+
+
 def test_a_killed_worker_ends_the_run_with_one_line(tmp_path):
     process = start(tmp_path, 3000)
     worker = max(started(process, tmp_path))   # the resource tracker starts first, so the last pid is a worker
