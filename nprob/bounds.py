@@ -17,8 +17,10 @@ import numpy as np
 from . import backend
 from . import distributions as D
 from . import validate
+from .models.binary_estimators import log_joint as binary_log_joint
+from .models.binary_helmholtz import BinaryHelmholtzMachine
 from .models.helmholtz import HelmholtzMachine
-from .stable import logsumexp
+from .stable import log_mean_exp, logsumexp
 
 DEFAULT_ELEMENT_BUDGET = 1 << 23   # floats of decoder output held at once (32 MiB in float32)
 
@@ -68,6 +70,36 @@ def iw_bound(model: HelmholtzMachine, enc, dec, x, k: int, gen, element_budget: 
     if not return_sd:
         return out
     return out, xp.sqrt(xp.maximum(xp.exp(sq) - 1, 0) / k)                     # eq. (10.8)
+
+
+def elbo(model: HelmholtzMachine, enc, dec, x, samples: int, rng):
+    """The ELBO E_q[log w] per image by Monte Carlo with ``samples`` draws (a multiple of 10, drawn 10 at a
+    time from ``rng``), and its standard error: host float64 arrays (N,), sums taken in float64."""
+    samples = validate.count(samples, "samples", minimum=10)
+    total, total_sq = 0.0, 0.0
+    for _ in range(samples // 10):
+        eps = backend.standard_normal(rng, (10, x.shape[0], model.z_dim), x.dtype)
+        lw = log_weights(model, enc, dec, x, eps).astype(np.float64)
+        total, total_sq = total + lw.sum(axis=0), total_sq + (lw * lw).sum(axis=0)
+    n = (samples // 10) * 10
+    mean = backend.to_host(total / n)
+    var = np.maximum(backend.to_host(total_sq / n) - mean**2, 0)
+    return mean, np.sqrt(var / n)
+
+
+def binary_iw_bound(model: BinaryHelmholtzMachine, enc, gen, x, k: int, rng, chunk: int = 100):
+    """L_k per image (N,) of the binary-latent machine with k codes from q (derivations/05 eq. (5.1)),
+    ``chunk`` images at a time; ``gen`` is the generative ParamDict, ``rng`` a :func:`nprob.backend.rng`."""
+    validate.batch(x, gen.flat.dtype, "x")
+    k, chunk = validate.count(k, "k"), validate.count(chunk, "chunk")
+    xp = backend.get_array_module(x)
+    out = []
+    for i in range(0, x.shape[0], chunk):
+        xb = x[i:i + chunk]
+        a, _ = model.recognition(enc, xb)
+        h = model.sample(a, backend.uniform(rng, (k, *a.shape), a.dtype))
+        out.append(log_mean_exp(binary_log_joint(model, gen, xb, h)[0] - model.log_q(a, h), axis=0))
+    return xp.concatenate(out)
 
 
 def log_marginal_grid(model: HelmholtzMachine, dec, x, limit: float = 6.0, n: int = 301):

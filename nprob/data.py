@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .checkpoint import NPZ_MAGIC, atomic_write, probe_writable
-from .training.progress import progress_bar
+from .progress import progress_bar
 
 IDX_FILES = {  # key in the cache -> (IDX file name, SHA-256 of the uncompressed file)
     "x_train": ("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import backend
+from .activations import ACTIVATIONS
 from .params import ParamDict
-from .stable import sigmoid as _sigmoid
-from .stable import softplus as _softplus
 
 # ----------------------------------------------------------------------------- affine
 
@@ -42,86 +41,6 @@ def linear_backward(dy, cache, need_dx: bool = True, out=None):
     xp.sum(dy, axis=0, out=out[1])
     return dx, out[0], out[1]
 
-
-# ----------------------------------------------------------------------------- activations
-# Each forward returns (y, cache); each backward takes (dy, cache) and returns dx.
-
-
-def identity_forward(x):
-    return x, None
-
-
-def identity_backward(dy, cache):
-    return dy
-
-
-def relu_forward(x):
-    """y = max(x, 0)."""
-    y = backend.get_array_module(x).maximum(x, 0)
-    return y, y
-
-
-def relu_backward(dy, y):
-    """dx = dy where the unit was active (y > 0); the kink at 0 gets slope 0."""
-    return dy * (y > 0)
-
-
-LEAKY_SLOPE = 0.2
-
-
-def leaky_relu_forward(x):
-    """y = x for x > 0, LEAKY_SLOPE * x otherwise: max(x, LEAKY_SLOPE x), since the slope is below 1.
-
-    (``max`` rather than ``where``: NumPy's ``where`` on an unpredictable mask is
-    several times slower than an arithmetic ufunc.)
-    """
-    xp = backend.get_array_module(x)
-    return xp.maximum(x, x * x.dtype.type(LEAKY_SLOPE)), x
-
-
-def leaky_relu_backward(dy, x):
-    """dx = dy * slope, the slope being 1 where x > 0 and LEAKY_SLOPE elsewhere."""
-    xp = backend.get_array_module(dy)
-    return dy * xp.maximum(x > 0, dy.dtype.type(LEAKY_SLOPE))
-
-
-def tanh_forward(x):
-    y = backend.get_array_module(x).tanh(x)
-    return y, y
-
-
-def tanh_backward(dy, y):
-    """d tanh(x)/dx = 1 - tanh(x)^2."""
-    return dy * (1 - y * y)
-
-
-def sigmoid_forward(x):
-    y = _sigmoid(x)
-    return y, y
-
-
-def sigmoid_backward(dy, y):
-    """d sigmoid(x)/dx = sigmoid(x) (1 - sigmoid(x))."""
-    return dy * y * (1 - y)
-
-
-def softplus_forward(x):
-    return _softplus(x), x
-
-
-def softplus_backward(dy, x):
-    """d softplus(x)/dx = sigmoid(x)."""
-    return dy * _sigmoid(x)
-
-
-ACTIVATIONS = {
-    "identity": (identity_forward, identity_backward),
-    "relu": (relu_forward, relu_backward),
-    "leaky_relu": (leaky_relu_forward, leaky_relu_backward),
-    "tanh": (tanh_forward, tanh_backward),
-    "sigmoid": (sigmoid_forward, sigmoid_backward),
-    "softplus": (softplus_forward, softplus_backward),
-}
 
 # ----------------------------------------------------------------------------- initialisers
 

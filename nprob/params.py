@@ -13,7 +13,7 @@ from . import backend
 
 
 class ParamDict(dict):
-    """A dict of named arrays that are views into the 1-D buffer ``self.flat``.
+    """A dict of named arrays that are views into the 1-D buffer ``self.flat`` (``self.slices`` says where).
 
     Assigning ``params[name] = value`` would break the view; write into the
     existing array instead (``params[name][...] = value``). ``__setitem__`` is
@@ -22,14 +22,11 @@ class ParamDict(dict):
     """
 
     def __init__(self, flat, shapes: dict[str, tuple[int, ...]]):
-        views, offset = {}, 0
-        for key, shape in shapes.items():
-            size = math.prod(shape)
-            views[key] = flat[offset:offset + size].reshape(shape)
-            offset += size
-        if offset != flat.size:
-            raise ValueError(f"buffer holds {flat.size} numbers but the shapes need {offset}")
-        super().__init__(views)
+        self.slices = slices(shapes)
+        needed = sum(math.prod(shape) for shape in shapes.values())
+        if needed != flat.size:
+            raise ValueError(f"buffer holds {flat.size} numbers but the shapes need {needed}")
+        super().__init__({key: flat[self.slices[key]].reshape(shape) for key, shape in shapes.items()})
         self.flat = flat
         self.shapes = dict(shapes)
 
@@ -51,6 +48,15 @@ class ParamDict(dict):
             raise ValueError(f"expected {self.flat.shape} values, got {flat.shape}")
         xp = backend.get_array_module(self.flat)
         self.flat[...] = xp.asarray(flat, dtype=self.flat.dtype)
+
+
+def slices(shapes: dict[str, tuple[int, ...]]) -> dict[str, slice]:
+    """Where each named array sits in the flat buffer, in the order of ``shapes``."""
+    out, offset = {}, 0
+    for key, shape in shapes.items():
+        out[key] = slice(offset, offset + math.prod(shape))
+        offset += math.prod(shape)
+    return out
 
 
 def allocate(shapes: dict[str, tuple[int, ...]], dtype=backend.DTYPE) -> ParamDict:

@@ -6,6 +6,8 @@ CuPy arrays alike.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import backend
@@ -77,3 +79,19 @@ def log_mean_exp(a, axis=0):
     estimator inside L_k, derivations/05-iw-bound.md eq. (5.1).
     """
     return logsumexp(a, axis=axis) - a.dtype.type(np.log(a.shape[axis]))
+
+
+def normalised_weights(log_w):
+    """w_i / sum_j w_j over the sample axis 0, and log (1/K) sum_i w_i: eq. (11.1). log_w: (K, N).
+
+    Weights below exp(EXP_FLOOR) (9.4e-14 in float32, far below the resolution of a sum of weights
+    that is 1) are set to 0: they scale whole rows of the decoder's backward products, and tiny
+    entries there underflow to subnormal numbers, which slow those products down several times.
+    """
+    if getattr(log_w.dtype, "kind", None) != "f" or log_w.ndim < 1 or log_w.shape[0] == 0:
+        raise ValueError(f"log_w must be a float array (K, ...) with K >= 1, got {log_w.dtype} {tuple(log_w.shape)}")
+    xp = backend.get_array_module(log_w)
+    total = logsumexp(log_w, axis=0)                                          # (N,)
+    shifted = log_w - total[None]
+    w = xp.exp(shifted) * (shifted > log_w.dtype.type(EXP_FLOOR[log_w.dtype]))
+    return w, total - log_w.dtype.type(math.log(log_w.shape[0]))

@@ -70,7 +70,7 @@ def test_surrogate_gradients_match_finite_differences(tiny, rng):
     g_enc = E.recognition_grads(TINY, enc, a, cache, h, c)
     assert max(check_params(lambda: -(c * TINY.log_q(TINY.recognition(enc, x)[0], h)).sum(), enc, g_enc).values()) < 1e-7
     # RWS: the same pieces with c = w~ / N (weights frozen at the current parameters)
-    from nprob.models.iwae import normalised_weights
+    from nprob.stable import normalised_weights
     w = normalised_weights(lj - TINY.log_q(a, h))[0].copy() / 5
     _, (r_enc, r_gen) = E.rws_loss_and_grads(TINY, enc, gen, x, u)
     assert max(check_params(lambda: -(w * E.log_joint(TINY, gen, x, h)[0]).sum(), gen, r_gen).values()) < 1e-7

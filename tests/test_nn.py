@@ -104,3 +104,13 @@ def test_input_gradient_alone_equals_the_full_backward(rng):
     caches = net.forward(p, x)[1]
     full = net.backward(dy, caches, p.zeros_like())
     np.testing.assert_allclose(net.backward(dy, caches, None), full)
+
+
+def test_param_slices_cover_the_buffer_once_and_locate_each_array():
+    from nprob.models.helmholtz import HelmholtzMachine
+    enc, _ = HelmholtzMachine(x_dim=10, z_dim=2, hidden=(6, 3)).init(np.random.default_rng(0), "glorot")
+    covered = np.zeros(enc.flat.size, dtype=int)
+    for key, where in enc.slices.items():
+        covered[where] += 1
+        np.testing.assert_array_equal(enc.flat[where].reshape(enc.shapes[key]), enc[key])
+    assert np.all(covered == 1) and list(enc.slices) == list(enc.shapes)

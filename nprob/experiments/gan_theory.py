@@ -15,7 +15,7 @@ from ..training.gan_trainers import GANTrainer
 from ..models import gan_losses as losses
 from ..models.gan import GAN, clip_weights
 from ..nn import MLP
-from ..training.progress import progress_bar
+from ..progress import progress_bar
 from ..stable import sigmoid
 from ..toy_data import parallel_lines
 

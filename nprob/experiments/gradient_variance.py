@@ -1,55 +1,29 @@
-"""Two estimators of one recognition gradient on a trained 2-D Gaussian model: derivations/12 result 12.5.
+"""Two estimators of one recognition gradient on a trained 2-D Gaussian model, measured: derivations/12 result 12.5.
 
 For a fixed batch, many independent draws of the gradient of the negative ELBO in phi by the
 reparameterised path (page 3) and by the score function (12.4) with (12.7), with and without a
 per-image baseline from independent pilot draws. Their means are compared first (they estimate
-the same vector); then their variances, in total and per layer, as functions of L.
+the same vector); then their variances, in total and per layer, as functions of L. The estimators
+themselves are :mod:`nprob.models.aevb` and :mod:`nprob.models.score_function`.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import backend
-from .. import distributions as D
-from ..models import aevb
+from ..models import aevb, score_function
 from ..models.helmholtz import HelmholtzMachine
 
 ESTIMATORS = ("reparameterisation", "score function", "score function, baseline")
 PILOT = 100   # draws per image for the baseline, independent of the measured draws
 
 
-def score_function_grads(model: HelmholtzMachine, enc, dec, x, eps, baseline=None):
-    """The negative ELBO's phi-gradient with the reconstruction term by (12.4) and (12.7), the KL exact.
-
-    x: (N, D); eps: (L, N, J); baseline: (N,) or None. Returns a ParamDict like ``enc``.
-    """
-    L, N = eps.shape[0], x.shape[0]
-    mu, logvar, cache = model.encode(enc, x)
-    z, std = D.gaussian_sample(mu, logvar, eps)
-    f = D.bernoulli_log_likelihood(x, model.decode(dec, z)[0])                  # (L, N)
-    c = (f if baseline is None else f - baseline[None]) * x.dtype.type(-1.0 / (L * N))
-    dmu = (c[..., None] * eps / std[None]).sum(axis=0)                          # (12.7), mu part
-    dlogvar = (c[..., None] * (eps * eps - 1)).sum(axis=0) * x.dtype.type(0.5)  # (12.7), v part
-    dkl_mu, dkl_logvar = D.kl_to_standard_normal_grads(mu, logvar)
-    g = enc.empty_like()
-    inv_n = x.dtype.type(1.0 / N)
-    model.encode_backward(dmu + dkl_mu * inv_n, dlogvar + dkl_logvar * inv_n, cache, g)
-    return g
-
-
 def recognition_gradients(model: HelmholtzMachine, enc, dec, x, eps, estimator: str, baseline=None):
     """One draw of the phi-gradient of the negative ELBO by ``estimator`` (one of ESTIMATORS), as a ParamDict."""
     if estimator == "reparameterisation":
         return aevb.loss_and_grads(model, enc, dec, x, eps)[1][0]
-    return score_function_grads(model, enc, dec, x, eps, baseline if estimator.endswith("baseline") else None)
-
-
-def pilot_baseline(model: HelmholtzMachine, enc, dec, x, gen):
-    """beta(x) (N,): the mean of log p(x|z) over PILOT draws of z from q, independent of later draws."""
-    eps = backend.standard_normal(gen, (PILOT, x.shape[0], model.z_dim), x.dtype)
-    mu, logvar, _ = model.encode(enc, x)
-    z, _ = D.gaussian_sample(mu, logvar, eps)
-    return D.bernoulli_log_likelihood(x, model.decode(dec, z)[0]).mean(axis=0)
+    return score_function.recognition_grads(model, enc, dec, x, eps,
+                                            baseline if estimator.endswith("baseline") else None)
 
 
 def moments(model, enc, dec, x, estimator: str, samples: int, draws: int, gen, baseline=None):
@@ -63,16 +37,6 @@ def moments(model, enc, dec, x, estimator: str, samples: int, draws: int, gen, b
         total_sq += g * g
     mean = total / draws
     return mean, np.maximum(total_sq / draws - mean * mean, 0) * draws / (draws - 1)
-
-
-def layer_slices(params) -> dict[str, slice]:
-    """Where each named tensor sits in ``params.flat``."""
-    out, offset = {}, 0
-    for key, shape in params.shapes.items():
-        size = int(np.prod(shape))
-        out[key] = slice(offset, offset + size)
-        offset += size
-    return out
 
 
 def mean_agreement(m1, v1, m2, v2, draws: int) -> dict:
@@ -91,15 +55,15 @@ def mean_agreement(m1, v1, m2, v2, draws: int) -> dict:
 def measure(model: HelmholtzMachine, enc, dec, x, ls, draws: int, seed: int) -> dict:
     """Total and per-layer variance for every estimator and L, and each estimator's mean agreement
     (:func:`mean_agreement`) with the reparameterised one at the largest L, where standard errors are smallest."""
-    baseline = pilot_baseline(model, enc, dec, x, backend.rng(seed, "variance", "pilot"))
-    slices = layer_slices(enc)
+    pilot = backend.standard_normal(backend.rng(seed, "variance", "pilot"), (PILOT, x.shape[0], model.z_dim), x.dtype)
+    baseline = score_function.pilot_baseline(model, enc, dec, x, pilot)
     rows, means = [], {}
     for estimator in ESTIMATORS:
         for samples in ls:
             gen = backend.rng(seed, "variance", estimator, samples)
             mean, var = moments(model, enc, dec, x, estimator, samples, draws, gen, baseline)
             rows.append({"estimator": estimator, "L": samples, "total_variance": float(var.sum()),
-                         "layers": {k: float(var[s].sum()) for k, s in slices.items()},
+                         "layers": {k: float(var[s].sum()) for k, s in enc.slices.items()},
                          "mean_norm": float(np.linalg.norm(mean))})
             means[estimator, samples] = mean, var
     top = max(ls)

@@ -63,19 +63,6 @@ def marginal_summary(truth: quadrature.Marginal, seconds: float | None = None) -
     return out if seconds is None else {**out, "seconds": seconds}
 
 
-def elbo(model, enc, dec, x, gen, samples: int = ELBO_SAMPLES):
-    """Per-image ELBO by Monte Carlo, E_q[log w], and its standard error (host arrays (N,))."""
-    total, total_sq = 0.0, 0.0
-    for _ in range(samples // 10):
-        eps = backend.standard_normal(gen, (10, x.shape[0], model.z_dim), x.dtype)
-        lw = bounds.log_weights(model, enc, dec, x, eps).astype(np.float64)
-        total, total_sq = total + lw.sum(axis=0), total_sq + (lw * lw).sum(axis=0)
-    n = (samples // 10) * 10
-    mean = backend.to_host(total / n)
-    var = np.maximum(backend.to_host(total_sq / n) - mean**2, 0)
-    return mean, np.sqrt(var / n)
-
-
 def repeated_bound(model, enc, dec, x, k, gen, draws: int = DRAWS):
     """``draws`` independent estimates of L_k per image (host float64): their mean (N,), each image's
     variance of one estimate (N,), unbiased, for the measured standard error (10.9), and the first
@@ -121,7 +108,7 @@ def hierarchy(model, enc, dec, x, ks, seed: int, name: str) -> dict:
     more finely, and if it is still above after that, it is marked unresolved.
     """
     truth = integrate(model, enc, dec, x, backend.rng(seed, "truth", name, "seeds"))
-    value, se = elbo(model, enc, dec, x, backend.rng(seed, "truth", name, "elbo"))
+    value, se = bounds.elbo(model, enc, dec, x, ELBO_SAMPLES, backend.rng(seed, "truth", name, "elbo"))
     sd_log_w = se * np.sqrt((ELBO_SAMPLES // 10) * 10)       # spread of one log w, for L_1's flags
     estimates = {"ELBO": (value, se ** 2 * DRAWS, se)}        # (mean, variance of one of DRAWS, flag sd)
     for k in ks:

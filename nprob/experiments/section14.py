@@ -15,11 +15,10 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .. import backend, checkpoint, cost, results_folder
+from .. import backend, bounds, checkpoint, cost, results_folder
 from ..binarize import fixed, views
 from ..training.binary_trainers import BinaryRWSTrainer, BinaryWakeSleepTrainer, ScoreFunctionTrainer
 from ..data import load_mnist
-from ..models import binary_estimators
 from ..models.binary_helmholtz import BinaryHelmholtzMachine
 from ..training.loop import fit, read_checkpoint
 from . import gradient_variance, require_valid
@@ -111,7 +110,7 @@ def evaluator(cfg: Section14Config, splits: dict, verbose: bool):
             result[f"logpx_{split}"] = backend.to_float(m.log_marginal(gen, x).mean())
             result[f"elbo_{split}"] = backend.to_float(m.exact_elbo(enc, gen, x).mean())
             rng = backend.rng(cfg.seed, "binary eval", trainer.name, epoch, split)
-            bound = binary_estimators.iw_bound(m, enc, gen, x[:cfg.bound_images], cfg.k, rng)
+            bound = bounds.binary_iw_bound(m, enc, gen, x[:cfg.bound_images], cfg.k, rng)
             result[f"L{cfg.k}_{split}"] = backend.to_float(bound.mean())
         if verbose:
             print(f"\n[nprob] {trainer.name} epoch {epoch}: " + ", ".join(f"{k} = {v:.2f}" for k, v in result.items()),

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from .. import backend, validate
 from .. import distributions as D
-from ..stable import log_mean_exp, sigmoid
+from ..stable import normalised_weights, sigmoid
 from .binary_helmholtz import PRIOR, BinaryHelmholtzMachine
-from .iwae import normalised_weights
 
 
 def _codes_from_q(model: BinaryHelmholtzMachine, enc, gen, x, u):
@@ -106,17 +105,3 @@ def score_function_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u,
     g_enc = recognition_grads(model, enc, a, cache, h, (s - s.dtype.type(baseline)) * inv)
     g_gen = generative_grads(model, gen, x, h, backend.get_array_module(s).full_like(s, inv), pieces)
     return {"loss": -s.mean(), "signal": s.mean()}, (g_enc, g_gen)
-
-
-def iw_bound(model: BinaryHelmholtzMachine, enc, gen, x, k: int, gen_rng, chunk: int = 100):
-    """L_k per image (N,) with k codes from q (derivations/05 eq. (5.1)), ``chunk`` images at a time."""
-    validate.batch(x, gen.flat.dtype, "x")
-    k, chunk = validate.count(k, "k"), validate.count(chunk, "chunk")
-    xp = backend.get_array_module(x)
-    out = []
-    for i in range(0, x.shape[0], chunk):
-        xb = x[i:i + chunk]
-        a, _ = model.recognition(enc, xb)
-        h = model.sample(a, backend.uniform(gen_rng, (k, *a.shape), a.dtype))
-        out.append(log_mean_exp(log_joint(model, gen, xb, h)[0] - model.log_q(a, h), axis=0))
-    return xp.concatenate(out)

@@ -8,29 +8,8 @@ For a critic MLP f with scalar identity output, at points x (N, D):
 """
 from __future__ import annotations
 
-from .. import backend, validate
-from ..nn import LEAKY_SLOPE, MLP
-from ..stable import sigmoid
-
-
-def _slopes(act: str, cache):
-    """sigma'(a) and sigma''(a) of a hidden activation, from what its forward pass cached (y or a)."""
-    xp = backend.get_array_module(cache)
-    one = cache.dtype.type(1)
-    if act == "tanh":                               # cache y = tanh(a)
-        d1 = one - cache * cache
-        return d1, -2 * cache * d1
-    if act == "sigmoid":                            # cache y = sigmoid(a)
-        d1 = cache * (one - cache)
-        return d1, d1 * (one - 2 * cache)
-    if act == "softplus":                           # cache a
-        s = sigmoid(cache)
-        return s, s * (one - s)
-    if act == "relu":                               # cache y = max(a, 0)
-        return (cache > 0).astype(cache.dtype), xp.zeros_like(cache)
-    if act == "leaky_relu":                         # cache a
-        return xp.maximum(cache > 0, cache.dtype.type(LEAKY_SLOPE)), xp.zeros_like(cache)
-    raise ValueError(f"no second derivative for activation {act!r}")
+from .. import activations, backend, validate
+from ..nn import MLP
 
 
 def _check(net: MLP) -> None:
@@ -65,7 +44,7 @@ def penalty_and_grads(net: MLP, params, x, lam: float):
         (h_prev, W), act, act_cache = caches[i - 1]
         a_dot = tangent[-1] @ W
         if i < net.n_layers:
-            s1, s2 = _slopes(act, act_cache)
+            s1, s2 = activations.slopes(act, act_cache)
             slopes.append((s1, s2, a_dot))
             tangent.append(s1 * a_dot)
     grads = params.empty_like()

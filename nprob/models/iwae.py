@@ -9,28 +9,10 @@ derivations/11-training-on-the-bound.md eqs. (11.2)-(11.3).
 """
 from __future__ import annotations
 
-import math
-
-from .. import backend, validate
+from .. import validate
 from .. import distributions as D
-from ..stable import EXP_FLOOR, logsumexp
+from ..stable import normalised_weights
 from .helmholtz import HelmholtzMachine
-
-
-def normalised_weights(log_w):
-    """w_i / sum_j w_j over the sample axis 0, and log (1/K) sum_i w_i: eq. (11.1). log_w: (K, N).
-
-    Weights below exp(EXP_FLOOR) (9.4e-14 in float32, far below the resolution of a sum of weights
-    that is 1) are set to 0: they scale whole rows of the decoder's backward products, and tiny
-    entries there underflow to subnormal numbers, which slow those products down several times.
-    """
-    if getattr(log_w.dtype, "kind", None) != "f" or log_w.ndim < 1 or log_w.shape[0] == 0:
-        raise ValueError(f"log_w must be a float array (K, ...) with K >= 1, got {log_w.dtype} {tuple(log_w.shape)}")
-    xp = backend.get_array_module(log_w)
-    total = logsumexp(log_w, axis=0)                                          # (N,)
-    shifted = log_w - total[None]
-    w = xp.exp(shifted) * (shifted > log_w.dtype.type(EXP_FLOOR[log_w.dtype]))
-    return w, total - log_w.dtype.type(math.log(log_w.shape[0]))
 
 
 def loss_and_grads(model: HelmholtzMachine, enc, dec, x, eps):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from .. import validate
 from .. import distributions as D
+from ..stable import normalised_weights
 from .helmholtz import HelmholtzMachine
-from .iwae import normalised_weights
 
 
 def loss_and_grads(model: HelmholtzMachine, enc, dec, x, eps):

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import backend, binarize, checkpoint
 from . import threads
-from .progress import progress_bar
+from ..progress import progress_bar
 
 
 LOSS_GROWTH = 1e3   # |epoch mean loss| beyond this times max(|first epoch's mean|, 1) is divergence

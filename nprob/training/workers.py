@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from .progress import without_process_lock
+from ..progress import without_process_lock
 
 PR_SET_PDEATHSIG = 1   # from <linux/prctl.h>
 
