@@ -177,14 +177,14 @@ def _as_int(s) -> int:
     return int(s)
 
 
-def standard_normal(gen, shape, dtype=DTYPE):
-    """N(0, 1) draws of ``shape`` in ``dtype`` from ``gen`` (either backend)."""
-    return gen.standard_normal(shape, dtype=dtype)
+def standard_normal(generator, shape, dtype=DTYPE):
+    """N(0, 1) draws of ``shape`` in ``dtype`` from ``generator`` (either backend)."""
+    return generator.standard_normal(shape, dtype=dtype)
 
 
-def uniform(gen, shape, dtype=DTYPE):
-    """Uniform(0, 1) draws of ``shape`` in ``dtype`` from ``gen`` (either backend)."""
-    return gen.random(shape, dtype=dtype)
+def uniform(generator, shape, dtype=DTYPE):
+    """Uniform(0, 1) draws of ``shape`` in ``dtype`` from ``generator`` (either backend)."""
+    return generator.random(shape, dtype=dtype)
 
 
 def keep_freed_memory(threshold_bytes: int = 1 << 28) -> bool:

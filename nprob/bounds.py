@@ -37,13 +37,13 @@ def log_weights(model: HelmholtzMachine, enc, dec, x, eps):
             - D.gaussian_log_density(z, mu, logvar))
 
 
-def iw_bound(model: HelmholtzMachine, enc, dec, x, k: int, gen, element_budget: int = DEFAULT_ELEMENT_BUDGET,
+def iw_bound(model: HelmholtzMachine, enc, dec, x, k: int, rng, element_budget: int = DEFAULT_ELEMENT_BUDGET,
              return_sd: bool = False):
     """Per-row estimates of L_k (N,) on the device of x, in bounded memory.
 
-    x: (N, D); ``gen`` is a generator from :func:`nprob.backend.rng`. The noise
+    x: (N, D); ``rng`` is a generator from :func:`nprob.backend.rng`. The noise
     for row chunk c and sample chunk s is drawn in a fixed order, so the
-    result depends only on ``gen``'s seed and the chunk sizes. With ``return_sd``
+    result depends only on ``rng``'s seed and the chunk sizes. With ``return_sd``
     also each estimate's Monte Carlo standard deviation (N,) from the same weights,
     derivations/10-ground-truth.md eq. (10.8): biased low for heavy-tailed weights, a diagnostic only.
     """
@@ -60,7 +60,7 @@ def iw_bound(model: HelmholtzMachine, enc, dec, x, k: int, gen, element_budget: 
         acc = xp.full(xc.shape[0], -np.inf, dtype=x.dtype)   # running log sum_i w_i
         acc2 = xp.full(xc.shape[0], -np.inf, dtype=x.dtype)  # running log sum_i w_i^2
         for s in range(0, k, k_chunk):
-            eps = backend.standard_normal(gen, (min(k_chunk, k - s), xc.shape[0], model.z_dim), x.dtype)
+            eps = backend.standard_normal(rng, (min(k_chunk, k - s), xc.shape[0], model.z_dim), x.dtype)
             lw = log_weights(model, enc, dec, xc, eps)
             acc = xp.logaddexp(acc, logsumexp(lw, axis=0))
             if return_sd:

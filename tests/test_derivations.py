@@ -30,7 +30,9 @@ def resolve(dotted: str):
     for cut in range(len(parts), 0, -1):
         try:
             obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
+        except ModuleNotFoundError as err:   # only "part of this dotted name is not a module" moves on
+            if not (err.name and (dotted + ".").startswith(err.name + ".")):
+                raise                        # a module that exists but lacks a dependency says so
             continue
         for attr in parts[cut:]:
             obj = getattr(obj, attr)

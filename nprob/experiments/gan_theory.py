@@ -123,7 +123,7 @@ def saturation(seed: int, d_steps: int, train_steps: int, batch: int = 256, verb
     runs = {}
     for kind in losses.GENERATOR_LOSSES:   # the same weak G against the same strong D, same noise
         tr = GANTrainer(model, g0.copy(), d.copy(), kind=kind, lr_g=1e-3, lr_d=1e-3)
-        gen, data_rng = backend.rng(seed, "saturation", kind), backend.host_rng(seed, "saturation-data")
+        step_rng, data_rng = backend.rng(seed, "saturation", kind), backend.host_rng(seed, "saturation-data")
         history = []
         for step in range(train_steps + 1):
             if step % max(train_steps // 50, 1) == 0:
@@ -131,7 +131,7 @@ def saturation(seed: int, d_steps: int, train_steps: int, batch: int = 256, verb
                 target = TARGET[0] + TARGET[1] * data_rng.standard_normal(samples.size)
                 history.append({"step": step, "w1": _w1_1d(samples, target), "mean": float(samples.mean())})
             if step < train_steps:
-                tr.step(backend.asarray(TARGET[0] + TARGET[1] * data_rng.standard_normal((batch, 1))), gen)
+                tr.step(backend.asarray(TARGET[0] + TARGET[1] * data_rng.standard_normal((batch, 1))), step_rng)
         runs[kind] = history
     return {"probe": curve, "training": runs, "target": list(TARGET)}
 

@@ -26,12 +26,12 @@ def recognition_gradients(model: HelmholtzMachine, enc, dec, x, eps, estimator: 
                                             baseline if estimator.endswith("baseline") else None)
 
 
-def moments(model, enc, dec, x, estimator: str, samples: int, draws: int, gen, baseline=None):
+def moments(model, enc, dec, x, estimator: str, samples: int, draws: int, rng, baseline=None):
     """Mean and variance per coordinate (host float64 (P,)) of ``draws`` independent gradient draws."""
     total = np.zeros(enc.flat.size)
     total_sq = np.zeros(enc.flat.size)
     for _ in range(draws):
-        eps = backend.standard_normal(gen, (samples, x.shape[0], model.z_dim), x.dtype)
+        eps = backend.standard_normal(rng, (samples, x.shape[0], model.z_dim), x.dtype)
         g = backend.to_host(recognition_gradients(model, enc, dec, x, eps, estimator, baseline).flat).astype(np.float64)
         total += g
         total_sq += g * g
@@ -60,8 +60,8 @@ def measure(model: HelmholtzMachine, enc, dec, x, ls, draws: int, seed: int) -> 
     rows, means = [], {}
     for estimator in ESTIMATORS:
         for samples in ls:
-            gen = backend.rng(seed, "variance", estimator, samples)
-            mean, var = moments(model, enc, dec, x, estimator, samples, draws, gen, baseline)
+            rng = backend.rng(seed, "variance", estimator, samples)
+            mean, var = moments(model, enc, dec, x, estimator, samples, draws, rng, baseline)
             rows.append({"estimator": estimator, "L": samples, "total_variance": float(var.sum()),
                          "layers": {k: float(var[s].sum()) for k, s in enc.slices.items()},
                          "mean_norm": float(np.linalg.norm(mean))})

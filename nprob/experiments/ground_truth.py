@@ -29,18 +29,18 @@ def _summary(values: np.ndarray, se: float | None) -> dict:
     return {"mean": float(values.mean()), "std_across_images": float(values.std()), "mc_se": se}
 
 
-def integrate(model, enc, dec, x, gen, seeds: int = SEEDS, **settings) -> quadrature.Marginal:
+def integrate(model, enc, dec, x, rng, seeds: int = SEEDS, **settings) -> quadrature.Marginal:
     """log p(x) by quadrature (derivations/10), its regions seeded from q's mean and ``seeds`` draws of q."""
     mu, logvar, _ = model.encode(enc, x)
-    eps = backend.standard_normal(gen, (seeds, x.shape[0], model.z_dim), x.dtype)
+    eps = backend.standard_normal(rng, (seeds, x.shape[0], model.z_dim), x.dtype)
     return quadrature.log_marginal(model, dec, x, q=(mu, logvar), seeds=quadrature.seeds_from_q(mu, logvar, eps),
                                    **settings)
 
 
-def tracked(model, enc, dec, x, estimates, gen) -> dict:
+def tracked(model, enc, dec, x, estimates, rng) -> dict:
     """log p(x) and the gap log p(x) - L_k on the tracked images x (n, D), both over the images the
     quadrature resolved, with L_k's per-image ``estimates`` (n,) on the device: derivations/10 result 10.9."""
-    truth = integrate(model, enc, dec, x, gen, tolerance=TRACK_TOLERANCE)
+    truth = integrate(model, enc, dec, x, rng, tolerance=TRACK_TOLERANCE)
     ok = truth.resolved
     if not ok.any():
         return {"logpx": float("nan"), "gap": float("nan"), "unresolved": int(ok.size)}
@@ -63,13 +63,13 @@ def marginal_summary(truth: quadrature.Marginal, seconds: float | None = None) -
     return out if seconds is None else {**out, "seconds": seconds}
 
 
-def repeated_bound(model, enc, dec, x, k, gen, draws: int = DRAWS):
+def repeated_bound(model, enc, dec, x, k, rng, draws: int = DRAWS):
     """``draws`` independent estimates of L_k per image (host float64): their mean (N,), each image's
     variance of one estimate (N,), unbiased, for the measured standard error (10.9), and the first
     draw's delta-method sd (10.8), a flag only."""
     runs, sd = [], None
     for _ in range(draws):
-        est, spread = bounds.iw_bound(model, enc, dec, x, k, gen, return_sd=True)
+        est, spread = bounds.iw_bound(model, enc, dec, x, k, rng, return_sd=True)
         runs.append(backend.to_host(est).astype(np.float64))
         sd = backend.to_host(spread).astype(np.float64) if sd is None else sd
     runs = np.stack(runs)
@@ -81,20 +81,20 @@ def measured_se(variance: np.ndarray, draws: int) -> float:
     return float(np.sqrt(np.sum(variance / draws)) / variance.size)
 
 
-def _still_above(model, enc, dec, x, k, flagged, truth, gen) -> np.ndarray:
+def _still_above(model, enc, dec, x, k, flagged, truth, rng) -> np.ndarray:
     """The flagged images whose mean over REPEATS fresh draws of L_k stays above log p(x)."""
     if flagged.size == 0:
         return flagged
     xf = x[backend.xp().asarray(flagged)]
-    draws = np.stack([backend.to_host(bounds.iw_bound(model, enc, dec, xf, k, gen)) for _ in range(REPEATS)])
+    draws = np.stack([backend.to_host(bounds.iw_bound(model, enc, dec, xf, k, rng)) for _ in range(REPEATS)])
     mean, se = draws.mean(axis=0), draws.std(axis=0, ddof=1) / np.sqrt(REPEATS)
     return flagged[mean - truth.log_px[flagged] > 3 * se + truth.error[flagged]]
 
 
-def _integrate_again(model, enc, dec, x, images, truth, gen) -> None:
+def _integrate_again(model, enc, dec, x, images, truth, rng) -> None:
     """Integrate ``images`` again with a finer coarse map, more seeds and a larger budget; write the
     results into ``truth`` (derivations/10 result 10.7)."""
-    again = integrate(model, enc, dec, x[backend.xp().asarray(images)], gen, seeds=16 * SEEDS, **FINER)
+    again = integrate(model, enc, dec, x[backend.xp().asarray(images)], rng, seeds=16 * SEEDS, **FINER)
     for name in ("log_px", "error", "resolved", "kl_posterior_q"):
         getattr(truth, name)[images] = getattr(again, name)
 

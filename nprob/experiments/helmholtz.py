@@ -145,8 +145,8 @@ def make_evaluator(cfg: HelmholtzConfig, name: str, splits: dict, verbose: bool)
         enc, dec = trainer.players["enc"].params, trainer.players["dec"].params
         result = {}
         for split, x in splits.items():
-            gen = backend.rng(cfg.seed, "eval", name, epoch, split)
-            est = bounds.iw_bound(trainer.model, enc, dec, x, cfg.k, gen)
+            rng = backend.rng(cfg.seed, "eval", name, epoch, split)
+            est = bounds.iw_bound(trainer.model, enc, dec, x, cfg.k, rng)
             result[f"L{cfg.k}_{split}"] = backend.to_float(est.mean())
             if cfg.tracks_truth and (epoch % cfg.truth_track_every == 0 or epoch == cfg.epochs):
                 # derivations/10 result 10.9: L_k = log p(x) - gap, on the same images

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import backend, validate
-from .. import distributions as D
+from .. import distributions
 from ..nn import MLP, init_networks
 from ..stable import sigmoid
 from . import gan_losses as losses
@@ -59,13 +59,13 @@ class BiGAN:
         if not self.stochastic_q:
             return out, (cache, None)
         mu, logvar = out[:, :self.z_dim], out[:, self.z_dim:]
-        z, std = D.gaussian_sample(mu, logvar, eps)
+        z, std = distributions.gaussian_sample(mu, logvar, eps)
         return z, (cache, (std, eps))
 
     def _infer_backward(self, dz, cache, grads):
         net_cache, sample = cache
         if sample is not None:
-            dmu, dlogvar = D.gaussian_sample_backward(dz, *sample)
+            dmu, dlogvar = distributions.gaussian_sample_backward(dz, *sample)
             dz = backend.get_array_module(dz).concatenate([dmu, dlogvar], axis=1)
         self.inference.backward(dz, net_cache, grads, need_dx=False, accumulate=False)
 

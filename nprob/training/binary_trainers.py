@@ -10,23 +10,23 @@ import numpy as np
 
 from .. import backend, validate
 from ..checkpoint import CheckpointError
-from ..models import binary_estimators as E
+from ..models import binary_estimators as estimators
 from ..models.binary_helmholtz import BinaryHelmholtzMachine
 from .trainers import Player, Trainer
 
 BASELINE_RATE = 0.05   # the running mean's step towards each batch's mean learning signal, eq. (12.6)
 
 
-class _Binary(Trainer):
+class BinaryTrainer(Trainer):
     def __init__(self, model: BinaryHelmholtzMachine, enc, gen, lr=1e-3, optimizer="adam"):
         self.model = model
         self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(gen, lr, optimizer)}
 
-    def _u(self, gen, *shape):
-        return backend.uniform(gen, shape, self.players["enc"].params.flat.dtype)
+    def _u(self, rng, *shape):
+        return backend.uniform(rng, shape, self.players["enc"].params.flat.dtype)
 
 
-class BinaryWakeSleepTrainer(_Binary):
+class BinaryWakeSleepTrainer(BinaryTrainer):
     """Wake on the data with one code per image from q, then sleep on ``sleep_samples`` dreamt pairs."""
 
     name = "binary_wake_sleep"
@@ -35,18 +35,19 @@ class BinaryWakeSleepTrainer(_Binary):
         super().__init__(model, enc, gen, lr, optimizer)
         self.sleep_samples = validate.count(sleep_samples, "sleep_samples")
 
-    def step(self, x, gen):
+    def step(self, x, rng):
         enc, dec = self.players["enc"].params, self.players["dec"].params
-        wake, g_dec = E.wake_loss_and_grads(self.model, enc, dec, x, self._u(gen, 1, x.shape[0], self.model.h_dim))
+        u = self._u(rng, 1, x.shape[0], self.model.h_dim)
+        wake, g_dec = estimators.wake_loss_and_grads(self.model, enc, dec, x, u)
         self.players["dec"].step(g_dec)
-        h, x_dream = E.dream(self.model, dec, self._u(gen, self.sleep_samples, self.model.h_dim),
-                             self._u(gen, self.sleep_samples, self.model.x_dim))
-        sleep, g_enc = E.sleep_loss_and_grads(self.model, enc, h, x_dream)
+        h, x_dream = estimators.dream(self.model, dec, self._u(rng, self.sleep_samples, self.model.h_dim),
+                                      self._u(rng, self.sleep_samples, self.model.x_dim))
+        sleep, g_enc = estimators.sleep_loss_and_grads(self.model, enc, h, x_dream)
         self.players["enc"].step(g_enc)
         return {**wake, **sleep}
 
 
-class BinaryRWSTrainer(_Binary):
+class BinaryRWSTrainer(BinaryTrainer):
     """Reweighted wake-sleep with k codes per image: wake-theta and wake-phi on the data."""
 
     name = "binary_rws"
@@ -55,16 +56,16 @@ class BinaryRWSTrainer(_Binary):
         super().__init__(model, enc, gen, lr, optimizer)
         self.k = validate.count(k, "k")
 
-    def step(self, x, gen):
+    def step(self, x, rng):
         enc, dec = self.players["enc"].params, self.players["dec"].params
-        scalars, (g_enc, g_dec) = E.rws_loss_and_grads(self.model, enc, dec, x,
-                                                       self._u(gen, self.k, x.shape[0], self.model.h_dim))
+        scalars, (g_enc, g_dec) = estimators.rws_loss_and_grads(self.model, enc, dec, x,
+                                                                self._u(rng, self.k, x.shape[0], self.model.h_dim))
         self.players["dec"].step(g_dec)
         self.players["enc"].step(g_enc)
         return scalars
 
 
-class ScoreFunctionTrainer(_Binary):
+class ScoreFunctionTrainer(BinaryTrainer):
     """One objective, the ELBO, with the score-function gradient (12.5) and a running-mean baseline.
 
     The baseline starts from the mean learning signal of an independent pilot draw on the first
@@ -78,14 +79,14 @@ class ScoreFunctionTrainer(_Binary):
         super().__init__(model, enc, gen, lr, optimizer)
         self.samples, self.baseline = validate.count(samples, "samples"), None
 
-    def step(self, x, gen):
+    def step(self, x, rng):
         enc, dec = self.players["enc"].params, self.players["dec"].params
         shape = (self.samples, x.shape[0], self.model.h_dim)
         if self.baseline is None:
-            pilot, _ = E.score_function_loss_and_grads(self.model, enc, dec, x, self._u(gen, *shape), 0.0)
+            pilot, _ = estimators.score_function_loss_and_grads(self.model, enc, dec, x, self._u(rng, *shape), 0.0)
             self.baseline = backend.to_float(pilot["signal"])
-        scalars, (g_enc, g_dec) = E.score_function_loss_and_grads(self.model, enc, dec, x, self._u(gen, *shape),
-                                                                  self.baseline)
+        u = self._u(rng, *shape)
+        scalars, (g_enc, g_dec) = estimators.score_function_loss_and_grads(self.model, enc, dec, x, u, self.baseline)
         self.players["dec"].step(g_dec)
         self.players["enc"].step(g_enc)
         self.baseline += BASELINE_RATE * (backend.to_float(scalars["signal"]) - self.baseline)

@@ -36,21 +36,21 @@ class GANTrainer(Trainer):
                         "d": Player(d, lr_d, optimizer, options=options, decay_steps=decay_steps * self.n_disc,
                                     final_lr_fraction=final_lr_fraction)}
 
-    def step(self, x, gen):
+    def step(self, x, rng):
         g, d = self.players["g"].params, self.players["d"].params
         batch = x.shape[0] // self.n_disc
         critic = self.kind.startswith("wgan")
         penalty = self.gp_lambda if self.kind == "wgan_gp" else 0.0
         dtype = g.flat.dtype
         for k in range(self.n_disc):
-            z = backend.standard_normal(gen, (batch, self.model.z_dim), dtype)
-            eps = backend.uniform(gen, (batch // self.model.pack, 1), dtype) if penalty else None
+            z = backend.standard_normal(rng, (batch, self.model.z_dim), dtype)
+            eps = backend.uniform(rng, (batch // self.model.pack, 1), dtype) if penalty else None
             d_scalars, grad_d = self.model.discriminator_loss_and_grads(g, d, x[k * batch:(k + 1) * batch], z, critic,
                                                                         penalty, eps)
             self.players["d"].step(grad_d)
             if self.kind == "wgan":
                 clip_weights(d, self.clip)
-        z = backend.standard_normal(gen, (batch, self.model.z_dim), dtype)
+        z = backend.standard_normal(rng, (batch, self.model.z_dim), dtype)
         g_scalars, grad_g = self.model.generator_loss_and_grads(g, d, z, "critic" if critic else self.kind)
         self.players["g"].step(grad_g)
         return {**d_scalars, **g_scalars}
@@ -68,18 +68,18 @@ class BiGANTrainer(Trainer):
         self.players = {"g": Player(g, lr, optimizer, **schedule), "q": Player(q, lr, optimizer, **schedule),
                         "d": Player(d, lr_d, optimizer, **schedule)}
 
-    def _noise(self, gen, n):
+    def _noise(self, rng, n):
         dtype = self.players["g"].params.flat.dtype
-        z = backend.standard_normal(gen, (n, self.model.z_dim), dtype)
-        eps = backend.standard_normal(gen, (n, self.model.z_dim), dtype) if self.model.stochastic_q else None
+        z = backend.standard_normal(rng, (n, self.model.z_dim), dtype)
+        eps = backend.standard_normal(rng, (n, self.model.z_dim), dtype) if self.model.stochastic_q else None
         return z, eps
 
-    def step(self, x, gen):
+    def step(self, x, rng):
         g, q, d = (self.players[k].params for k in ("g", "q", "d"))
-        z, eps = self._noise(gen, x.shape[0])
+        z, eps = self._noise(rng, x.shape[0])
         d_scalars, grad_d = self.model.discriminator_loss_and_grads(g, q, d, x, z, eps)
         self.players["d"].step(grad_d)
-        z, eps = self._noise(gen, x.shape[0])
+        z, eps = self._noise(rng, x.shape[0])
         gq_scalars, (grad_g, grad_q) = self.model.generator_inference_loss_and_grads(g, q, d, x, z, self.kind, eps)
         self.players["g"].step(grad_g)
         self.players["q"].step(grad_q)

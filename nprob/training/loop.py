@@ -1,6 +1,6 @@
 """The training loop: epochs of minibatch steps, progress, evaluation hooks and checkpoints.
 
-It knows nothing about a particular model: it calls ``trainer.step(x, gen)``
+It knows nothing about a particular model: it calls ``trainer.step(x, rng)``
 and ``evaluate(trainer, epoch)``. Three promises:
 
 * **Resumable.** After every epoch the trainer's state, the epoch counter and
@@ -129,14 +129,14 @@ def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint
         with threads.limit_for(trainer, batch_size):
             for epoch in range(start + 1, epochs + 1):
                 t0 = time.perf_counter()
-                gen = backend.rng(seed, trainer.name, epoch)
+                rng = backend.rng(seed, trainer.name, epoch)
                 order = xp.asarray(backend.host_rng(seed, trainer.name, "shuffle", epoch).permutation(n))
                 records, names, logged = None, None, 0
                 for step in range(steps):
                     x = x_train[order[step * batch_size:(step + 1) * batch_size]]
                     if dynamic_binarize:
-                        x = binarize.draw(x, backend.uniform(gen, x.shape, x.dtype))
-                    scalars = trainer.step(x, gen)
+                        x = binarize.draw(x, backend.uniform(rng, x.shape, x.dtype))
+                    scalars = trainer.step(x, rng)
                     if records is None:
                         names = list(scalars)
                         records = xp.empty((steps, len(names)), dtype=np.float64)

@@ -59,12 +59,12 @@ class Player:
 
 
 class Trainer:
-    """Base class: ``players`` by name, ``step(x, gen) -> scalars``, and state in/out."""
+    """Base class: ``players`` by name, ``step(x, rng) -> scalars``, and state in/out."""
 
     name = "trainer"
     players: dict[str, Player]
 
-    def step(self, x, gen) -> dict:  # pragma: no cover - interface
+    def step(self, x, rng) -> dict:  # pragma: no cover - interface
         raise NotImplementedError
 
     def state_arrays(self) -> dict[str, np.ndarray]:
@@ -117,9 +117,9 @@ class AEVBTrainer(Trainer):
         self.model, self.n_samples = model, validate.count(n_samples, "n_samples")
         self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(dec, lr, optimizer)}
 
-    def step(self, x, gen):
+    def step(self, x, rng):
         dtype = self.players["enc"].params.flat.dtype
-        eps = backend.standard_normal(gen, (self.n_samples, x.shape[0], self.model.z_dim), dtype)
+        eps = backend.standard_normal(rng, (self.n_samples, x.shape[0], self.model.z_dim), dtype)
         scalars, (g_enc, g_dec) = self.loss_and_grads(
             self.model, self.players["enc"].params, self.players["dec"].params, x, eps)
         self.players["enc"].step(g_enc)
@@ -139,14 +139,14 @@ class WakeSleepTrainer(Trainer):
         self.sleep_samples = validate.count(sleep_samples, "sleep_samples")
         self.players = {"enc": Player(enc, sleep_lr, optimizer), "dec": Player(dec, wake_lr, optimizer)}
 
-    def step(self, x, gen):
+    def step(self, x, rng):
         enc, dec = self.players["enc"].params, self.players["dec"].params
         dtype = enc.flat.dtype
-        eps = backend.standard_normal(gen, (self.wake_samples, x.shape[0], self.model.z_dim), dtype)
+        eps = backend.standard_normal(rng, (self.wake_samples, x.shape[0], self.model.z_dim), dtype)
         wake, g_dec = wake_sleep.wake_loss_and_grads(self.model, enc, dec, x, eps)
         self.players["dec"].step(g_dec)
-        z = backend.standard_normal(gen, (self.sleep_samples, self.model.z_dim), dtype)
-        u = backend.uniform(gen, (self.sleep_samples, self.model.x_dim), dtype)
+        z = backend.standard_normal(rng, (self.sleep_samples, self.model.z_dim), dtype)
+        u = backend.uniform(rng, (self.sleep_samples, self.model.x_dim), dtype)
         x_dream = wake_sleep.dream(self.model, dec, z, u)
         sleep, g_enc = wake_sleep.sleep_loss_and_grads(self.model, enc, z, x_dream)
         self.players["enc"].step(g_enc)
@@ -175,16 +175,16 @@ class RWSTrainer(Trainer):
         self.sleep_samples = validate.count(sleep_samples, "sleep_samples")
         self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(dec, lr, optimizer)}
 
-    def step(self, x, gen):
+    def step(self, x, rng):
         enc, dec = self.players["enc"].params, self.players["dec"].params
         dtype = enc.flat.dtype
-        eps = backend.standard_normal(gen, (self.k, x.shape[0], self.model.z_dim), dtype)
+        eps = backend.standard_normal(rng, (self.k, x.shape[0], self.model.z_dim), dtype)
         scalars, (g_enc, g_dec) = rws.loss_and_grads(self.model, enc, dec, x, eps)
         self.players["dec"].step(g_dec)
         self.players["enc"].step(g_enc)
         if self.sleep:
-            z = backend.standard_normal(gen, (self.sleep_samples, self.model.z_dim), dtype)
-            u = backend.uniform(gen, (self.sleep_samples, self.model.x_dim), dtype)
+            z = backend.standard_normal(rng, (self.sleep_samples, self.model.z_dim), dtype)
+            u = backend.uniform(rng, (self.sleep_samples, self.model.x_dim), dtype)
             x_dream = wake_sleep.dream(self.model, dec, z, u)
             sleep, g_sleep = wake_sleep.sleep_loss_and_grads(self.model, enc, z, x_dream)
             self.players["enc"].step(g_sleep)
