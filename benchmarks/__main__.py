@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from nprob import backend, bounds, checkpoint, optim
-from nprob.cost import gemm_shapes
-from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
+from nprob.assignment.step_costs import gemm_shapes
+from nprob.assignment.vae_mnist import HelmholtzConfig, make_trainer
 
 STEPS_PER_EPOCH = 600
 

@@ -16,20 +16,20 @@ from pathlib import Path
 import numpy as np
 
 from nprob import backend
-from nprob.experiments import iw, section14
-from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
+from nprob.assignment import bound_training, discrete_latents
+from nprob.assignment.vae_mnist import HelmholtzConfig, make_trainer
 
 STEPS_PER_EPOCH = 600
 
 
 def contenders(ks) -> dict:
-    cfg, s14 = HelmholtzConfig(), section14.Section14Config()
+    cfg, s14 = HelmholtzConfig(), discrete_latents.Section14Config()
     out = {"aevb": make_trainer(cfg, "aevb"), "wake_sleep": make_trainer(cfg, "wake_sleep")}
     for k in ks:
-        out[f"iwae_k{k}"] = iw.make_trainer(cfg, "iwae", k)
-        out[f"rws_k{k}"] = iw.make_trainer(cfg, "rws", k)
-    for name in section14.ALGORITHMS:
-        out[f"binary_{name}"] = section14.make_binary_trainer(s14, name)
+        out[f"iwae_k{k}"] = bound_training.make_trainer(cfg, "iwae", k)
+        out[f"rws_k{k}"] = bound_training.make_trainer(cfg, "rws", k)
+    for name in discrete_latents.ALGORITHMS:
+        out[f"binary_{name}"] = discrete_latents.make_binary_trainer(s14, name)
     return out
 
 

@@ -21,9 +21,9 @@ from threadpoolctl import threadpool_limits
 
 from nprob import backend
 from nprob.training import threads
-from nprob.experiments.toy_games import make_toy_trainer
-from nprob.experiments.gan import GANConfig
-from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
+from nprob.assignment.toy_games import make_toy_trainer
+from nprob.assignment.gans import GANConfig
+from nprob.assignment.vae_mnist import HelmholtzConfig, make_trainer
 
 SPIN = "import time\nend = time.time() + {seconds}\nwhile time.time() < end: pass\n"
 

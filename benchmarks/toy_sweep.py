@@ -15,9 +15,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from nprob import checkpoint
-from nprob.experiments.gan import GANConfig
-from nprob.experiments.toy_games import coverage_runs
-from nprob.reporting.gan import modes_against_steps
+from nprob.assignment.gans import GANConfig
+from nprob.assignment.toy_games import coverage_runs
+from nprob.assignment.gans_report import modes_against_steps
 
 
 def sweep(variants: dict, out: Path, workers: int = 2, verbose: bool = True) -> list[dict]:

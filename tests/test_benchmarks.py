@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from nprob import backend, nn
-from nprob.cost import flops_per_data_point, gemm_shapes
-from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
+from nprob.assignment.step_costs import flops_per_data_point, gemm_shapes
+from nprob.assignment.vae_mnist import HelmholtzConfig, make_trainer
 
 
 @pytest.mark.parametrize("algorithm", ["aevb", "wake_sleep"])

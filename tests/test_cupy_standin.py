@@ -110,7 +110,7 @@ def test_backend_says_the_standin_is_not_a_gpu(monkeypatch):
         backend.use("cupy")
     assert backend.is_standin() and "stand-in" in backend.device_name()
     assert "standin_pool_mib_no_gpu" in backend.peak_memory_mib()
-    from nprob.experiments.helmholtz import versions
+    from nprob.assignment.vae_mnist import versions
     info = versions()
     assert "stand-in" in info["cupy"] and "no GPU" in info["gpu"]
     backend.xp().cuda.Stream.null.synchronize()   # the benchmarks' sync works

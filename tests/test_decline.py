@@ -2,9 +2,9 @@
 sentences, on histories built to make a wrong rule print a false sentence."""
 import pytest
 
-from nprob.experiments.decline import bound_decline, truth_decline
-from nprob.reporting import text as report_text
-from nprob.reporting import truth as report_truth
+from nprob.assignment.bound_decline import bound_decline, truth_decline
+from nprob.assignment import report_text as report_text
+from nprob.assignment import ground_truth_report as report_truth
 
 
 def bound_history(test, train):

@@ -7,8 +7,8 @@ from scipy import optimize, stats
 from scipy.spatial.distance import jensenshannon
 
 from nprob import backend, params
-from nprob.experiments import gan_theory
-from nprob.experiments.gan_games import inference_metrics
+from nprob.assignment import gan_theory
+from nprob.assignment.gan_games import inference_metrics
 from nprob.models import gan_losses
 from nprob.models.bigan import BiGAN
 from nprob.nn import MLP

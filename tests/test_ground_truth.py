@@ -6,7 +6,7 @@ import pytest
 import small_models
 
 from nprob import backend
-from nprob.experiments import ground_truth
+from nprob.assignment import ground_truth
 
 
 @pytest.fixture(scope="module")

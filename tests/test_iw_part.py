@@ -2,11 +2,13 @@
 import numpy as np
 import pytest
 
-from nprob import backend, binarize, cli
-from nprob.reporting import iw as report_iw
+from nprob import backend, binarize
+
+from nprob.assignment import cli
+from nprob.assignment import bound_training_report as report_iw
 from nprob.checkpoint import CheckpointError
-from nprob.experiments import iw
-from nprob.experiments.helmholtz import HelmholtzConfig
+from nprob.assignment import bound_training
+from nprob.assignment.vae_mnist import HelmholtzConfig
 from nprob.training.loop import fit
 
 
@@ -80,14 +82,14 @@ def test_a_run_of_another_k_or_learning_rate_is_refused(tmp_path):
     cfg = HelmholtzConfig(epochs=1, n_train=200, n_eval_train=100, n_test=100, truth=False, iw_ks=(2,),
                           hidden=(16,), truth_images=50, truth_track_images=50)
     path = tmp_path / "checkpoints" / "iwae_k2.npz"
-    trainer = iw.make_trainer(cfg, "iwae", 2)
+    trainer = bound_training.make_trainer(cfg, "iwae", 2)
     x = np.random.default_rng(0).random((200, 784), dtype=np.float32)
     fit(trainer, x, epochs=1, batch_size=100, seed=0, checkpoint_path=path, config=cfg.for_algorithm("iwae", 2),
         verbose=False)
-    iw.check_checkpoints(cfg, tmp_path)
+    bound_training.check_checkpoints(cfg, tmp_path)
     from dataclasses import replace
     with pytest.raises(CheckpointError, match="iw_lr"):
-        iw.check_checkpoints(replace(cfg, iw_lr=0.01), tmp_path)
+        bound_training.check_checkpoints(replace(cfg, iw_lr=0.01), tmp_path)
 
 
 def test_the_iw_part_is_opt_in_on_the_cpu_and_on_by_default_elsewhere():
@@ -126,11 +128,11 @@ def test_each_part_lists_the_settings_it_ran_with():
     """Issue 22.20: section 1.6's table leaves out the iw settings; the iw section shows its own, and
     the software it ran with."""
     from dataclasses import asdict
-    from nprob.reporting import text
+    from nprob.assignment import report_text
     cfg = HelmholtzConfig()
     iw_cfg = {**asdict(cfg), "iw_ks": [7]}              # as metrics.json stores it
     metrics = {"config": asdict(cfg), "iw": {"config": iw_cfg, "runs": {}, "versions": {"numpy": "9.9"}}}
-    section_16 = "\n".join(text.helmholtz_lines(metrics, cfg, {}))
+    section_16 = "\n".join(report_text.helmholtz_lines(metrics, cfg, {}))
     iw = "\n".join(report_iw.lines(metrics))
     assert "iw_ks" not in section_16 and "| iw_ks | [7] |" in iw and "numpy 9.9" in iw and "aevb_lr" not in iw
 
@@ -160,7 +162,7 @@ def test_tracked_truth_settings_are_part_of_a_checkpoints_settings():
 
 def test_iw_rows_on_another_image_set_say_so():
     """Issue 22.3: a run whose ground truth was computed on other images than the header's says so."""
-    from nprob.reporting import iw as report_iw
+    from nprob.assignment import bound_training_report as report_iw
     cfg = {"k": 100, "epochs": 2, "truth_ks": [1, 5000], "hidden": [16], "z_dim": 2, "binarize": "none",
            "eval_every": 1, "n_test": 100, "n_eval_train": 100, "truth_images": 20, "rws_sleep": False,
            "iw_ks": [2, 3], "truth": True}
@@ -178,7 +180,7 @@ def test_iw_rows_on_another_image_set_say_so():
 def test_tracking_cadence_is_checked_only_where_log_px_is_tracked():
     """The sweep (no tracking) may evaluate every 3 epochs; a tracked run must track on evaluations."""
     from dataclasses import replace
-    from nprob.experiments.helmholtz import sweep_configs
+    from nprob.assignment.vae_mnist import sweep_configs
     cfg = replace(HelmholtzConfig(), sweep_epochs=3)
     assert all(c.eval_every == 3 for c in sweep_configs(cfg).values())
     with pytest.raises(ValueError, match="multiple of eval_every"):
@@ -190,12 +192,13 @@ def test_tracking_cadence_is_checked_only_where_log_px_is_tracked():
 def test_the_memory_estimate_of_a_step_covers_its_measured_peak(algorithm, hidden, k):
     import tracemalloc
     from dataclasses import replace
-    from nprob import backend, cost
-    from nprob.experiments import iw
+    from nprob import backend
+    from nprob.assignment import step_costs
+    from nprob.assignment import bound_training
     cfg = replace(HelmholtzConfig(), hidden=hidden, batch_size=20)
-    assert cost.parameter_count(cfg) == iw.make_trainer(cfg, algorithm, k).players['enc'].params.flat.size + \
-        iw.make_trainer(cfg, algorithm, k).players['dec'].params.flat.size
-    trainer = iw.make_trainer(cfg, algorithm, k)
+    assert step_costs.parameter_count(cfg) == bound_training.make_trainer(cfg, algorithm, k).players['enc'].params.flat.size + \
+        bound_training.make_trainer(cfg, algorithm, k).players['dec'].params.flat.size
+    trainer = bound_training.make_trainer(cfg, algorithm, k)
     x = np.random.default_rng(0).random((20, 784), dtype=np.float32)
     trainer.step(x, backend.rng(0, "memory"))
     tracemalloc.start()
@@ -203,12 +206,12 @@ def test_the_memory_estimate_of_a_step_covers_its_measured_peak(algorithm, hidde
     trainer.step(x, backend.rng(0, "memory"))
     peak = tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
-    assert peak <= cost.iw_step_bytes(cfg, k) <= 2 * peak
+    assert peak <= step_costs.iw_step_bytes(cfg, k) <= 2 * peak
 
 
 def test_a_k_too_large_for_memory_is_refused_before_anything(tmp_path, capsys):
     """Issue 22.12: refused with the figure, before the data are loaded, and no results folder is left."""
-    from nprob import cli
+    from nprob.assignment import cli
     assert cli.main(["--quiet", "--parts", "iw", "--iw-ks", "1000000000", "--out", str(tmp_path / "r")]) == 1
     err = capsys.readouterr().err
     assert "GiB" in err and "choose a smaller k" in err and "Traceback" not in err

@@ -5,10 +5,10 @@ import os
 import matplotlib.pyplot as plt
 import pytest
 
-from nprob import cli, results_folder
+from nprob.assignment import cli, results_folder
 from nprob.checkpoint import CheckpointError
-from nprob.experiments import helmholtz
-from nprob.reporting import plots
+from nprob.assignment import vae_mnist
+from nprob.assignment import plots
 
 
 def snapshot(folder):
@@ -47,7 +47,7 @@ def test_a_run_that_fails_before_writing_leaves_no_folder_and_says_what_happened
     def fails(*args, **kwargs):
         (tmp_path / "new" / "checkpoints").mkdir(parents=True)   # an empty folder made on the way is removed too
         raise failure
-    monkeypatch.setattr(helmholtz, "check_checkpoints", fails)
+    monkeypatch.setattr(vae_mnist, "check_checkpoints", fails)
     code = cli.main(["--quick", "--quiet", "--out", str(tmp_path / "new"), "--parts", "helmholtz"])
     err = capsys.readouterr().err
     assert not (tmp_path / "new").exists()

@@ -129,14 +129,14 @@ def test_a_refused_run_leaves_the_folder_byte_identical(numpy_quick, tmp_path, c
     (["--n-train", "2000", "--batch-size", "5000"], r"batch_size \(5000\) cannot exceed n_train \(2000\)"),
 ])
 def test_bad_settings_are_refused_before_any_work(argv, match, capsys):
-    from nprob import cli
+    from nprob.assignment import cli
     with pytest.raises(SystemExit) as stop:
         cli.main(argv)
     assert stop.value.code == 2 and re.search(match, capsys.readouterr().err)
 
 
 def test_a_smaller_training_set_alone_is_accepted():
-    from nprob import cli
+    from nprob.assignment import cli
     cfg = cli.config_from(cli.parser().parse_args(["--n-train", "2000"]))
     assert cfg.n_train == 2000 and cfg.n_eval_train == 2000
 
@@ -153,21 +153,21 @@ def test_unusable_results_folders_and_files_get_messages(tmp_path):
 
 
 def test_a_write_failure_while_running_is_a_message(tmp_path, monkeypatch, capsys):
-    from nprob import cli
-    from nprob.experiments import helmholtz
+    from nprob.assignment import cli
+    from nprob.assignment import vae_mnist
 
     def full_disk(*a, **k):
         raise OSError(28, "No space left on device", str(tmp_path / "checkpoints" / "aevb.npz"))
-    monkeypatch.setattr(helmholtz, "run", full_disk)
+    monkeypatch.setattr(vae_mnist, "run", full_disk)
     assert cli.main(["--quick", "--quiet", "--out", str(tmp_path), "--parts", "helmholtz"]) == 1
     err = capsys.readouterr().err
     assert "could not write" in err and "aevb.npz" in err and "No space left" in err and "resume" in err
 
 
 def test_report_names_causes_and_winners_only_where_the_numbers_separate_them():
-    from nprob.reporting import gan as report_gan
-    from nprob.reporting import text as report_text
-    from nprob.experiments.decline import bound_decline
+    from nprob.assignment import gans_report as report_gan
+    from nprob.assignment import report_text as report_text
+    from nprob.assignment.bound_decline import bound_decline
     history = lambda test, train: {"evals": [{"epoch": 10 * (i + 1), "L100_test": a, "L100_train": b}  # noqa: E731
                                              for i, (a, b) in enumerate(zip(test, train))]}
     overfit = bound_decline(history([-150, -145, -149], [-149, -143, -140]), 100)

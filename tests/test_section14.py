@@ -5,8 +5,8 @@ import pytest
 
 from nprob import backend
 from nprob import distributions as D
-from nprob.experiments import gradient_variance as G
-from nprob.experiments import section14
+from nprob.assignment import gradient_variance as G
+from nprob.assignment import discrete_latents
 from nprob.gradcheck import check_params
 from nprob.models import score_function
 from nprob.models.helmholtz import HelmholtzMachine
@@ -66,20 +66,20 @@ def test_the_baseline_lowers_the_score_functions_variance_on_a_trained_scale(gau
 def test_cost_per_data_point_reads_section_1_6s_seconds():
     metrics = {"aevb": {"epochs": [{"seconds": 6.0}, {"seconds": 3.0}, {"seconds": 4.0}]},
                "wake_sleep": {"epochs": [{"seconds": 5.0}]}}
-    cost = section14.cost_per_data_point(metrics)
+    cost = discrete_latents.cost_per_data_point(metrics)
     assert cost["aevb"]["seconds"] == pytest.approx(4.0 / 60000)
     assert 1 < cost["wake_sleep"]["flops"] / cost["aevb"]["flops"] < 2
-    assert section14.cost_per_data_point({})["aevb"]["seconds"] is None
+    assert discrete_latents.cost_per_data_point({})["aevb"]["seconds"] is None
 
 
 def test_section14_settings_are_validated():
     with pytest.raises(ValueError, match="h_dim"):
-        section14.Section14Config(h_dim=21)
+        discrete_latents.Section14Config(h_dim=21)
     with pytest.raises(ValueError, match="var_draws"):
-        section14.Section14Config(var_draws=1)
+        discrete_latents.Section14Config(var_draws=1)
     with pytest.raises(ValueError, match="must be positive"):
-        section14.Section14Config(epochs=0)
-    a, b = section14.Section14Config(), section14.Section14Config(rws_k=7, var_draws=5, epochs=30)
+        discrete_latents.Section14Config(epochs=0)
+    a, b = discrete_latents.Section14Config(), discrete_latents.Section14Config(rws_k=7, var_draws=5, epochs=30)
     assert a.for_checkpoint("wake_sleep") == b.for_checkpoint("wake_sleep")   # another run's setting, or epochs
     assert a.for_checkpoint("rws") != b.for_checkpoint("rws")
 
@@ -90,17 +90,17 @@ def test_a_skipped_variance_measurement_is_not_kept_and_a_measurement_follows_th
     from dataclasses import asdict
     from types import SimpleNamespace
     from nprob import checkpoint
-    from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
+    from nprob.assignment.vae_mnist import HelmholtzConfig, make_trainer
     hcfg = HelmholtzConfig(hidden=(8,), n_train=20, n_test=10, n_eval_train=10, batch_size=10, truth_images=10,
                            truth_track_images=10)
-    cfg = section14.Section14Config(n_train=100, n_test=50, n_eval_train=50, bound_images=10, var_images=5,
+    cfg = discrete_latents.Section14Config(n_train=100, n_test=50, n_eval_train=50, bound_images=10, var_images=5,
                                     batch_size=10, var_draws=2)
     mnist = SimpleNamespace(x_train=np.random.default_rng(0).random((20, 784), dtype=np.float32),
                             x_test=np.random.default_rng(1).random((10, 784), dtype=np.float32))
     measured = []
     monkeypatch.setattr(G, "measure", lambda *a: measured.append(1) or {"value": len(measured)})
     metrics = {"config": asdict(hcfg)}
-    first = section14.variance(cfg, tmp_path, metrics, mnist, verbose=False)
+    first = discrete_latents.variance(cfg, tmp_path, metrics, mnist, verbose=False)
     assert "skipped" in first and "settings" not in first and not measured
 
     def save_aevb(epoch):
@@ -108,7 +108,7 @@ def test_a_skipped_variance_measurement_is_not_kept_and_a_measurement_follows_th
         checkpoint.save(tmp_path / "checkpoints" / "aevb.npz", trainer.state_arrays(), {"epoch": epoch})
     for epoch, measurements in ((1, 1), (1, 1), (3, 2)):
         save_aevb(epoch)
-        metrics["section14"] = {"variance": section14.variance(cfg, tmp_path, metrics, mnist, verbose=False)}
+        metrics["section14"] = {"variance": discrete_latents.variance(cfg, tmp_path, metrics, mnist, verbose=False)}
         assert len(measured) == measurements and metrics["section14"]["variance"]["epoch"] == epoch
 
 
@@ -118,4 +118,4 @@ def test_a_damaged_aevb_checkpoint_is_refused_before_section_1_4_trains(tmp_path
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "aevb.npz").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(CheckpointError, match="aevb.npz"):
-        section14.check_checkpoints(section14.Section14Config(), tmp_path)
+        discrete_latents.check_checkpoints(discrete_latents.Section14Config(), tmp_path)

@@ -41,14 +41,14 @@ def test_reverse_kl_is_zero_for_a_perfect_spread_and_log_k_for_one_mode():
 
 
 def test_results_recorded_before_the_curves_draw_no_curve_figure(tmp_path):
-    from nprob.reporting.gan import mode_coverage_lines, modes_against_steps
+    from nprob.assignment.gans_report import mode_coverage_lines, modes_against_steps
     old = {"ring8": {"minimax": [{"seed": 0, "modes": 5.0, "high_quality": 0.3}]}}
     assert modes_against_steps(old, tmp_path / "f.png") is None and not (tmp_path / "f.png").exists()
     assert "n/a" in "\n".join(mode_coverage_lines(old))
 
 
 def test_a_method_is_named_ahead_only_beyond_the_seed_spread():
-    from nprob.reporting.gan import coverage_findings, leaders
+    from nprob.assignment.gans_report import coverage_findings, leaders
     runs = lambda *modes: [{"modes": m, "high_quality": 0.5} for m in modes]   # noqa: E731
     # a: mean 8, SE 0; b: mean 7.6, SE 0.24 (gap 0.4 < 2 * 0.24); c: mean 5, SE 0 (gap 3)
     by_method = {"a": runs(8, 8, 8, 8, 8), "b": runs(8, 8, 7, 8, 7), "c": runs(5, 5, 5, 5, 5)}

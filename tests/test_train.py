@@ -217,9 +217,9 @@ def test_small_steps_run_on_one_blas_thread_and_large_ones_on_the_default():
     from threadpoolctl import threadpool_info
 
     from nprob.training import threads
-    from nprob.experiments.gan import GANConfig
-    from nprob.experiments.toy_games import make_toy_trainer
-    from nprob.experiments.helmholtz import HelmholtzConfig, make_trainer
+    from nprob.assignment.gans import GANConfig
+    from nprob.assignment.toy_games import make_toy_trainer
+    from nprob.assignment.vae_mnist import HelmholtzConfig, make_trainer
     backend.use("numpy")
     toy, mnist = make_toy_trainer(GANConfig(), "nonsaturating", 0), make_trainer(HelmholtzConfig(), "aevb")
     assert threads.blas_threads(threads.step_flops(toy, 256)) == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nprob.experiments import toy_games
+from nprob.assignment import toy_games
 from nprob.training import workers
 
 # Four short toy games in two worker processes; prints the results as JSON, or one line and exits 1/130.
@@ -18,9 +18,9 @@ SCRIPT = """
 import json, sys
 from dataclasses import replace
 from pathlib import Path
-from nprob.experiments import gan, toy_games
+from nprob.assignment import gans, toy_games
 from nprob.training.workers import WorkerDied
-cfg = replace(gan.GANConfig(), toy_steps=int(sys.argv[2]), toy_seeds=1)
+cfg = replace(gans.GANConfig(), toy_steps=int(sys.argv[2]), toy_seeds=1)
 tasks = [(cfg, m, "ring8", 0, Path(sys.argv[1])) for m in ("minimax", "nonsaturating", "pacgan2", "wgan_gp")]
 try:
     print(json.dumps(toy_games.coverage_runs(tasks, 2, verbose=False)))
@@ -142,7 +142,7 @@ def test_workers_are_capped_at_the_usable_cores(monkeypatch, capsys):
     asked = []
     monkeypatch.setattr(toy_games, "map_in_processes", lambda f, tasks, n, on_result: asked.append(n) or [])
     monkeypatch.setattr(toy_games, "usable_cores", lambda: 2)
-    from nprob.experiments.gan import GANConfig
+    from nprob.assignment.gans import GANConfig
     toy_games.coverage_runs([(GANConfig(), "minimax", "ring8", s, Path(".")) for s in range(70)], 1000, True)
     assert asked == [2] and "1000 workers asked for, 2 cores usable" in capsys.readouterr().err
     assert workers.usable_cores() >= 1

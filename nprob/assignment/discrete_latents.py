@@ -15,14 +15,16 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .. import backend, bounds, checkpoint, cost, results_folder
+from .. import backend, bounds, checkpoint
+
+from . import step_costs, results_folder
 from ..binarize import fixed, views
 from ..training.binary_trainers import BinaryRWSTrainer, BinaryWakeSleepTrainer, ScoreFunctionTrainer
 from ..data import load_mnist
 from ..models.binary_helmholtz import BinaryHelmholtzMachine
 from ..training.loop import fit, read_checkpoint
 from . import gradient_variance, require_valid
-from .helmholtz import HelmholtzConfig, make_trainer
+from .vae_mnist import HelmholtzConfig, make_trainer
 
 ALGORITHMS = ("wake_sleep", "rws", "score_function")
 
@@ -161,7 +163,7 @@ def cost_per_data_point(metrics: dict) -> dict:
     for name in ("aevb", "wake_sleep"):
         seconds = sorted(e["seconds"] for e in metrics.get(name, {}).get("epochs", []))
         steps = hcfg.n_train // hcfg.batch_size
-        out[name] = {"flops": cost.flops_per_data_point(hcfg, name),
+        out[name] = {"flops": step_costs.flops_per_data_point(hcfg, name),
                      "seconds": seconds[len(seconds) // 2] / (steps * hcfg.batch_size) if seconds else None}
     return out
 

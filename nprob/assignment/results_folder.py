@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import checkpoint
+from .. import checkpoint
 
 LOCK_NAME = ".nprob-lock"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
-from ..experiments.decline import CHANGE, truth_decline
+from .bound_decline import CHANGE, truth_decline
 
 CAUSES = {
     "generator": f"the generative model lost likelihood on the test images (log p(x) fell by more than {CHANGE:g} nat)",

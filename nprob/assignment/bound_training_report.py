@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import plots
-from .text import _median_seconds, settings_lines
+from .report_text import _median_seconds, settings_lines
 
 SHARED = ("backend", "seed", "epochs", "batch_size", "hidden", "z_dim", "activation", "init", "optimizer", "k", "n_train",
           "n_eval_train", "n_test", "binarize", "truth_images", "truth_ks")

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from ..checkpoint import write_text
-from ..experiments import decline
-from ..experiments.decline import CHANGE
-from . import truth as report_truth
+from . import bound_decline
+from .bound_decline import CHANGE
+from . import ground_truth_report as report_truth
 from .plots import LABELS
 
 def _final(history: dict, key: str):
@@ -30,7 +30,7 @@ SAME = 0.1   # nats: final bounds closer than this are called about the same
 
 
 def decline_text(name: str, d: dict, k: int) -> str:
-    """The sentences for a test bound that peaked and fell, from :func:`decline.bound_decline` (L_k alone)."""
+    """The sentences for a test bound that peaked and fell, from :func:`bound_decline.bound_decline` (L_k alone)."""
     c = d["changes"]
     head = (f"{LABELS[name]}'s test bound peaked at epoch {d['peak_epoch']} and fell by {-c['test']:.2f} nats by "
             f"epoch {d['last_epoch']}.")
@@ -73,8 +73,8 @@ def convergence_text(metrics: dict, k: int) -> str:
              else f"{'AEVB' if fa > fw else 'Wake-Sleep'} better by {abs(fa - fw):.2f} nats")
     lines = [f"At the end, L_{k} on the test set is {fa:.2f} nats for AEVB and {fw:.2f} for Wake-Sleep ({ahead})."]
     for n in best:   # a run whose log p(x) was tracked is explained by the ground-truth section instead
-        d = decline.bound_decline(runs[n], k)
-        if d and d["changes"]["test"] < -CHANGE and decline.truth_decline(runs[n], k) is None:
+        d = bound_decline.bound_decline(runs[n], k)
+        if d and d["changes"]["test"] < -CHANGE and bound_decline.truth_decline(runs[n], k) is None:
             lines.append(decline_text(n, d, k))
     lines.append(f"Both reach {level:.2f} nats ({SAME:g} nat below the lower of their two best values); AEVB first "
                  f"does so at epoch "

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .. import backend, checkpoint, results_folder
+from .. import backend, checkpoint
+
+from . import results_folder
 from ..data import load_mnist
 from . import gan_games, gan_theory, require_valid, toy_games
 

@@ -1,7 +1,7 @@
 """The command line behind ``run_all.py`` and ``nprob``: options in, experiments and report out.
 
-No mathematics here: it parses options, validates them, and calls
-:mod:`nprob.experiments` and :mod:`nprob.reporting`.
+No mathematics here: it parses options, validates them, and calls the experiments and the
+report of :mod:`nprob.assignment`.
 """
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
-from . import backend, results_folder
-from .checkpoint import CheckpointError
-from .data import MNISTError
-from .experiments import gan as gan_experiments
-from .experiments import section14
-from .experiments.helmholtz import HelmholtzConfig
-from .training.loop import TrainingDiverged
-from .training.workers import WorkerDied
-from .experiments.iw import RunTooLarge
+from .. import backend
+from ..checkpoint import CheckpointError
+from ..data import MNISTError
+from ..training.loop import TrainingDiverged
+from ..training.workers import WorkerDied
+from . import discrete_latents, results_folder
+from . import gans
+from .bound_training import RunTooLarge
+from .vae_mnist import HelmholtzConfig
 
 PARTS = ("helmholtz", "iw", "section14", "gan")
 CPU_PARTS = ("helmholtz", "section14", "gan")   # 'iw' (IWAE and RWS, k up to 50) takes hours on a CPU: opt-in there
@@ -116,14 +116,14 @@ def parser() -> argparse.ArgumentParser:
                    help=f"samples per image of IWAE and RWS (default {' '.join(map(str, d.iw_ks))})")
     w.add_argument("--iw-lr", type=positive_float, default=d.iw_lr, help="learning rate of IWAE and RWS")
     w.add_argument("--rws-sleep", action="store_true", help="RWS also takes Wake-Sleep's sleep step")
-    bd = section14.Section14Config()
+    bd = discrete_latents.Section14Config()
     b = p.add_argument_group("Section 1.4 measured: binary latents, gradient variance, cost (derivations/12)")
     b.add_argument("--binary-latents", type=positive_int, default=bd.h_dim,
                    help="binary latent units J (log p(x) sums over 2^J codes; at most 20)")
     b.add_argument("--binary-epochs", type=positive_int, default=None, help=f"default {bd.epochs}")
     b.add_argument("--variance-draws", type=positive_int, default=None,
                    help=f"gradient draws per estimator and L (default {bd.var_draws})")
-    gd = gan_experiments.GANConfig()
+    gd = gans.GANConfig()
     s = p.add_argument_group("GANs (section 2)")
     s.add_argument("--gan-toy-steps", type=positive_int, default=None,
                    help=f"generator steps per toy game (default {gd.toy_steps})")
@@ -136,19 +136,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def gan_config_from(args) -> gan_experiments.GANConfig:
-    cfg = gan_experiments.GANConfig(backend=args.backend, seed=args.seed)
+def gan_config_from(args) -> gans.GANConfig:
+    cfg = gans.GANConfig(backend=args.backend, seed=args.seed)
     if args.quick:
-        cfg = replace(cfg, **gan_experiments.QUICK)
+        cfg = replace(cfg, **gans.QUICK)
     given = {"toy_steps": args.gan_toy_steps, "toy_seeds": args.gan_toy_seeds, "mnist_epochs": args.gan_mnist_epochs,
              "workers": args.gan_workers}
     return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
 
-def section14_config_from(args) -> section14.Section14Config:
-    cfg = section14.Section14Config(backend=args.backend, seed=args.seed, h_dim=args.binary_latents)
+def section14_config_from(args) -> discrete_latents.Section14Config:
+    cfg = discrete_latents.Section14Config(backend=args.backend, seed=args.seed, h_dim=args.binary_latents)
     if args.quick:
-        cfg = replace(cfg, **section14.QUICK)
+        cfg = replace(cfg, **discrete_latents.QUICK)
     given = {"epochs": args.binary_epochs, "var_draws": args.variance_draws}
     return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
@@ -182,8 +182,8 @@ def config_from(args) -> HelmholtzConfig:
 
 
 def main(argv=None) -> int:
-    from .experiments import helmholtz, iw
-    from .reporting.build import build
+    from . import bound_training, vae_mnist
+    from .report import build
     p = parser()
     args = p.parse_args(argv)
     out = args.out or Path("results-quick" if args.quick else "results")
@@ -192,8 +192,8 @@ def main(argv=None) -> int:
     except ValueError as err:
         p.error(str(err))
     parts = args.parts or (PARTS if args.backend == "cupy" or args.quick else CPU_PARTS)
-    experiments = {"helmholtz": (helmholtz, cfg), "iw": (iw, cfg), "section14": (section14, s14_cfg),
-                   "gan": (gan_experiments, gan_cfg)}
+    experiments = {"helmholtz": (vae_mnist, cfg), "iw": (bound_training, cfg),
+                   "section14": (discrete_latents, s14_cfg), "gan": (gans, gan_cfg)}
     backend.keep_freed_memory()
     started = time.perf_counter()
     try:

@@ -2,7 +2,7 @@
 
 Every game is trained through :func:`nprob.training.loop.fit`, so it checkpoints after
 each epoch and resumes; a finished game is not trained again. The mixtures' games
-are in :mod:`nprob.experiments.toy_games`.
+are in :mod:`nprob.assignment.toy_games`.
 """
 from __future__ import annotations
 

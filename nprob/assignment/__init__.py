@@ -1,4 +1,9 @@
-"""Experiments of the assignment: each trains, evaluates and writes metrics; none plots."""
+"""The assignment wing: the experiments of the assignment, run on the library in ``nprob/``, and the report.
+
+Each study is an experiment module (it trains, evaluates and stores its numbers in ``metrics.json``)
+beside the report module that presents it (``*_report.py``: figures and text). No module here defines
+a backward pass or a gradient; the library never imports this package.
+"""
 from dataclasses import fields
 
 from ..data import MNIST_TEST, MNIST_TRAIN

@@ -11,7 +11,9 @@ import sys
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from .. import backend, bounds, results_folder
+from .. import backend, bounds
+
+from . import results_folder
 from ..binarize import MODES as BINARIZE_MODES
 from ..binarize import views
 from ..data import load_mnist

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend, checkpoint
-from ..experiments import gan_games, toy_games
-from ..experiments.gan import GANConfig
+from . import gan_games, toy_games
+from .gans import GANConfig
 from ..toy_data import MIXTURES, STRICT
 from . import plots
-from .text import settings_lines
+from .report_text import settings_lines
 
 LOG2 = math.log(2)
 

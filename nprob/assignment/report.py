@@ -14,12 +14,12 @@ from scipy.stats import norm
 
 from .. import backend, checkpoint
 from ..data import load_mnist
-from ..experiments.helmholtz import ALGORITHMS, HelmholtzConfig, make_trainer
+from .vae_mnist import ALGORITHMS, HelmholtzConfig, make_trainer
 from ..stable import sigmoid
-from . import iw as report_iw
+from . import bound_training_report as report_iw
 from . import plots
-from . import section14 as report_section14
-from . import truth as report_truth
+from . import discrete_latents_report as report_section14
+from . import ground_truth_report as report_truth
 
 GRID = 20   # the latent manifold is decoded on a GRID x GRID lattice
 
@@ -122,8 +122,8 @@ def draw(metrics: dict, analysis: dict, cfg: HelmholtzConfig, figures: Path) -> 
 
 def build(out: Path, verbose: bool = True) -> Path:
     """Redraw every figure and rewrite ``report.md`` and ``summary.json`` in ``out``."""
-    from . import gan as report_gan
-    from .text import write_report
+    from . import gans_report as report_gan
+    from .report_text import write_report
     metrics_path = out / "metrics.json"
     if not metrics_path.exists():
         raise FileNotFoundError(f"{metrics_path} does not exist: train first (run_all.py without --plots-only)")

@@ -1,7 +1,7 @@
 """Training on the bound (issue 13, derivations/11): IWAE and reweighted wake-sleep beside AEVB and Wake-Sleep.
 
 Each run uses the same model, initial weights, data, epochs and evaluation as section 1.6
-(:mod:`nprob.experiments.helmholtz`), so the four algorithms differ only in how they learn.
+(:mod:`nprob.assignment.vae_mnist`), so the four algorithms differ only in how they learn.
 Results go to ``metrics.json['iw']`` and ``checkpoints/{iwae,rws}_k{K}.npz``.
 """
 from __future__ import annotations
@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from .. import backend, cost, results_folder
+from .. import backend
+
+from . import step_costs, results_folder
 from ..training.loop import fit, read_checkpoint
 from ..training.trainers import IWAETrainer, RWSTrainer
 from . import ground_truth
-from .helmholtz import HelmholtzConfig, load_data, make_evaluator, versions
+from .vae_mnist import HelmholtzConfig, load_data, make_evaluator, versions
 
 IW_ALGORITHMS = ("iwae", "rws")
 
@@ -34,7 +36,7 @@ def check_checkpoints(cfg: HelmholtzConfig, out: Path) -> None:
     for _, alg, k, path in planned_runs(cfg, out):
         read_checkpoint(path, cfg.for_algorithm(alg, k), cfg.epochs)
     backend.use(cfg.backend)
-    need, have = cost.iw_step_bytes(cfg, max(cfg.iw_ks)), backend.memory_bytes()
+    need, have = step_costs.iw_step_bytes(cfg, max(cfg.iw_ks)), backend.memory_bytes()
     if need > have:
         raise RunTooLarge(f"--iw-ks {max(cfg.iw_ks)}: one training step needs about {need / 2**30:,.1f} GiB "
                           f"(k x batch {cfg.batch_size} x the layer widths), more than the {have / 2**30:,.1f} GiB "

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import plots
-from .text import _median_seconds, settings_lines
+from .report_text import _median_seconds, settings_lines
 
 LABELS = {"wake_sleep": "Wake-Sleep", "rws": "Reweighted wake-sleep", "score_function": "Score-function ELBO"}
 
