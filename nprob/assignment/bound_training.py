@@ -10,11 +10,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .. import backend
-
-from . import step_costs, results_folder
 from ..training.loop import fit, read_checkpoint
 from ..training.trainers import IWAETrainer, RWSTrainer
 from . import ground_truth
+from . import step_costs, results_folder
 from .vae_mnist import HelmholtzConfig, load_data, make_evaluator, versions
 
 IW_ALGORITHMS = ("iwae", "rws")

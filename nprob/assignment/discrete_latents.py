@@ -16,14 +16,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import backend, bounds, checkpoint
-
-from . import step_costs, results_folder
 from ..binarize import fixed, views
-from ..training.binary_trainers import BinaryRWSTrainer, BinaryWakeSleepTrainer, ScoreFunctionTrainer
 from ..data import load_mnist
 from ..models.binary_helmholtz import BinaryHelmholtzMachine
+from ..training.binary_trainers import BinaryRWSTrainer, BinaryWakeSleepTrainer, ScoreFunctionTrainer
 from ..training.loop import fit, read_checkpoint
 from . import gradient_variance, require_valid
+from . import step_costs, results_folder
 from .vae_mnist import HelmholtzConfig, make_trainer
 
 ALGORITHMS = ("wake_sleep", "rws", "score_function")

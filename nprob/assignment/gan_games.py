@@ -11,12 +11,15 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend
-from ..training.gan_trainers import BiGANTrainer, GANTrainer
 from ..models.bigan import BiGAN, inference_metrics
 from ..models.gan import GAN
 from ..toy_data import MIXTURES, banana
+from ..training.gan_trainers import BiGANTrainer, GANTrainer
 from ..training.loop import fit, read_checkpoint
 from .toy_games import TOY_METHODS, settings, toy_plan, train_toy
+
+
+MNIST_GAMES = ("mnist_gan", "mnist_bigan")   # the keys of :func:`mnist_trainers`, in its order
 
 
 def mnist_plan(cfg, name: str, out: Path) -> dict:

@@ -11,13 +11,13 @@ import numpy as np
 from scipy import stats
 
 from .. import backend, optim, params
-from ..training.gan_trainers import GANTrainer
 from ..models import gan_losses as losses
 from ..models.gan import GAN, clip_weights
 from ..nn import MLP
 from ..progress import progress_bar
 from ..stable import sigmoid
 from ..toy_data import parallel_lines
+from ..training.gan_trainers import GANTrainer
 
 
 def train_discriminator(net: MLP, p, sample_real, sample_fake, steps: int, lr: float = 1e-3,

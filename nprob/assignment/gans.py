@@ -13,10 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import backend, checkpoint
-
-from . import results_folder
 from ..data import load_mnist
-from . import gan_games, gan_theory, require_valid, toy_games
+from ..toy_data import MIXTURES
+from . import figure_data, gan_games, gan_theory, require_valid, results_folder, toy_games
 
 
 @dataclass(frozen=True)
@@ -85,6 +84,25 @@ def check_checkpoints(cfg: GANConfig, out: Path) -> list[str]:
     return changed
 
 
+def _restored(trainer, path: Path):
+    """``trainer`` with the state of the checkpoint at ``path``, or None where there is none."""
+    if not path.exists():
+        return None
+    trainer.load_state_arrays(checkpoint.load(path)[0])
+    return trainer
+
+
+def trained_games(cfg: GANConfig, out: Path) -> tuple[dict, dict]:
+    """The toy games of the first seed {(mixture, method): trainer} and the MNIST games {name: trainer}
+    whose checkpoints exist, restored."""
+    toy = {(data, method): _restored(toy_games.make_toy_trainer(cfg, method, cfg.seed),
+                                     toy_games.toy_plan(cfg, method, data, cfg.seed, out)["path"])
+           for data in MIXTURES for method in toy_games.TOY_METHODS}
+    games = {name: _restored(trainer, gan_games.mnist_plan(cfg, name, out)["path"])
+             for name, trainer in gan_games.mnist_trainers(cfg).items()}
+    return ({k: v for k, v in toy.items() if v is not None}, {k: v for k, v in games.items() if v is not None})
+
+
 def run(cfg: GANConfig, out: Path, verbose: bool = True) -> dict:
     """Run (or resume) every section-2 experiment and merge the results into ``out/metrics.json``."""
     changed = check_checkpoints(cfg, out)
@@ -117,4 +135,5 @@ def run(cfg: GANConfig, out: Path, verbose: bool = True) -> dict:
         x_train = backend.asarray(mnist.x_train[:cfg.n_train])
         x_test = backend.asarray(mnist.x_test[:cfg.n_test])
         save("mnist", gan_games.mnist_experiment(cfg, out, x_train, x_test, verbose))
+    figure_data.gans(*trained_games(cfg, out), cfg, load_mnist(verbose=False), out)
     return metrics

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import backend, checkpoint
-from . import gan_games, toy_games
-from .gans import GANConfig
 from ..toy_data import MIXTURES, STRICT
-from . import plots
+from . import gan_games, plots, toy_games
+from .gans import GANConfig
 from .report_text import settings_lines
 
 LOG2 = math.log(2)
@@ -23,16 +21,10 @@ def load_config(metrics: dict) -> GANConfig:
     return GANConfig(**raw)
 
 
-def _restore(trainer, path: Path):
-    if not path.exists():
-        return None
-    trainer.load_state_arrays(checkpoint.load(path)[0])
-    return trainer
-
-
-def draw(metrics: dict, out: Path, figures: Path, mnist, digits, aevb_latents, scatter_index) -> list[Path]:
-    backend.use("numpy")
-    cfg, gan = load_config(metrics), metrics["gan"]
+def draw(metrics: dict, arrays: dict | None, figures: Path, aevb_latents) -> list[Path]:
+    """Section 2's figures from ``metrics['gan']`` and the stored samples (:mod:`nprob.assignment.figure_data`);
+    ``aevb_latents``: section 1.6's AEVB codes of the same digits, for the three-player game's scatter."""
+    cfg, gan, arrays = load_config(metrics), metrics["gan"], arrays or {}
     drawn = []
     if "optimal_discriminator" in gan:
         r = gan["optimal_discriminator"]
@@ -66,32 +58,23 @@ def draw(metrics: dict, out: Path, figures: Path, mnist, digits, aevb_latents, s
             "Parallel lines: P at x = 0, Q at x = theta", figures / "gan_parallel_lines.png"))
     if "mode_coverage" in gan:
         for data_name, (modes, _) in MIXTURES.items():
-            samples = {}
-            for method in toy_games.TOY_METHODS:
-                path = out / "checkpoints" / "gan" / f"{data_name}_{method}_seed{cfg.seed}.npz"
-                tr = _restore(toy_games.make_toy_trainer(cfg, method, cfg.seed), path)
-                if tr is not None:
-                    samples[method] = toy_games.toy_samples(tr, 2500, cfg.seed)
+            samples = {method: arrays[f"toy.{data_name}.{method}"] for method in toy_games.TOY_METHODS
+                       if f"toy.{data_name}.{method}" in arrays}
             if samples:
                 drawn.append(plots.sample_panels(samples, modes, f"2,500 samples on {data_name} (seed {cfg.seed})",
                                                  figures / f"gan_modes_{data_name}.png"))
         curves = modes_against_steps(gan["mode_coverage"], figures / "gan_modes_vs_steps.png")
         drawn += [curves] if curves else []
-    trainers = gan_games.mnist_trainers(cfg)
-    for name, trainer in trainers.items():
-        tr = _restore(trainer, out / "checkpoints" / "gan" / f"{name}.npz")
-        if tr is None:
+    for name in gan_games.MNIST_GAMES:
+        if f"{name}.samples" not in arrays:
             continue
-        z = backend.host_rng(cfg.seed, "grid-samples").standard_normal((100, cfg.mnist_z_dim)).astype(np.float32)
-        drawn.append(plots.digit_grid(tr.model.generate(tr.players["g"].params, z), f"{name}: 100 samples",
-                                      figures / f"{name}_samples.png"))
+        drawn.append(plots.digit_grid(arrays[f"{name}.samples"], f"{name}: 100 samples", figures / f"{name}_samples.png"))
         if name == "mnist_bigan":
-            m, q, g = tr.model, tr.players["q"].params, tr.players["g"].params
-            drawn.append(plots.digit_grid(m.generate(g, m.infer(q, mnist.x_test[digits], np.zeros((100, 2), np.float32))[0]),
-                                          "three-player game: G(Q(x))", figures / "mnist_bigan_reconstructions.png"))
-            codes = m.infer(q, mnist.x_test[scatter_index], np.zeros((len(scatter_index), 2), np.float32))[0]
-            drawn.append(plots.latent_scatter({"bigan": codes, **({"aevb": aevb_latents} if aevb_latents is not None else {})},
-                                              mnist.y_test[scatter_index], figures / "mnist_bigan_latents.png"))
+            drawn.append(plots.digit_grid(arrays["mnist_bigan.reconstructions"], "three-player game: G(Q(x))",
+                                          figures / "mnist_bigan_reconstructions.png"))
+            drawn.append(plots.latent_scatter({"bigan": arrays["mnist_bigan.latents"],
+                                               **({"aevb": aevb_latents} if aevb_latents is not None else {})},
+                                              arrays["scatter_labels"], figures / "mnist_bigan_latents.png"))
     return drawn
 
 

@@ -8,8 +8,8 @@ import numpy as np
 
 from ..checkpoint import write_text
 from . import bound_decline
-from .bound_decline import CHANGE
 from . import ground_truth_report as report_truth
+from .bound_decline import CHANGE
 from .plots import LABELS
 
 def _final(history: dict, key: str):

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend
-from ..training.gan_trainers import BiGANTrainer, GANTrainer
 from ..models.bigan import BiGAN, inference_metrics
 from ..models.gan import GAN
 from ..progress import progress_bar
 from ..toy_data import MIXTURES, banana, mode_coverage, mode_only_error, sample_mixture
+from ..training.gan_trainers import BiGANTrainer, GANTrainer
 from ..training.loop import fit
 from ..training.workers import map_in_processes, usable_cores
 

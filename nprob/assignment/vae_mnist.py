@@ -12,15 +12,13 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from .. import backend, bounds
-
-from . import results_folder
 from ..binarize import MODES as BINARIZE_MODES
 from ..binarize import views
 from ..data import load_mnist
 from ..models.helmholtz import HelmholtzMachine
 from ..training.loop import fit, read_checkpoint
 from ..training.trainers import AEVBTrainer, WakeSleepTrainer
-from . import ground_truth, require_valid
+from . import figure_data, ground_truth, require_valid, results_folder
 
 ALGORITHMS = ("aevb", "wake_sleep")
 # Name prefixes of the settings each algorithm alone uses; a checkpoint records the shared ones and its own.
@@ -180,13 +178,13 @@ def load_data(cfg: HelmholtzConfig, verbose: bool) -> dict:
     """Select the backend and load MNIST as ``cfg.binarize`` asks (:mod:`nprob.binarize`).
 
     Returns device arrays 'fit' (N, 784), 'eval_train' and 'test', the host test images 'test_host',
-    and 'dynamic' (whether ``fit`` draws a fresh binarisation per batch).
+    'dynamic' (whether ``fit`` draws a fresh binarisation per batch) and the whole data set 'mnist'.
     """
     backend.use(cfg.backend)
     mnist = load_mnist(verbose=verbose)
     v = views(cfg.binarize, mnist.x_train[:cfg.n_train], mnist.x_test[:cfg.n_test], cfg.seed)
     return {"fit": backend.asarray(v.fit), "eval_train": backend.asarray(v.eval_train[:cfg.n_eval_train]),
-            "test": backend.asarray(v.test), "test_host": v.test, "dynamic": v.dynamic}
+            "test": backend.asarray(v.test), "test_host": v.test, "dynamic": v.dynamic, "mnist": mnist}
 
 
 def check_checkpoints(cfg: HelmholtzConfig, out: Path) -> None:
@@ -239,4 +237,6 @@ def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:
         save_metrics("ground_truth", {"settings": settings,
                                       **ground_truth.run(cfg, out, trainers, data["test_host"], verbose)})
     save_metrics("sleep_lr_sweep", sleep_lr_sweep(cfg, out, data, verbose))
+    if cfg.z_dim == 2:   # what the report's pictures of a 2-D code space show, and their statistics
+        save_metrics("vae_mnist_analysis", figure_data.vae_mnist(trainers, cfg.seed, data["mnist"], out))
     return metrics
