@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from nprob import backend, bounds, checkpoint, optim
+from nprob.training import state
 from nprob.assignment.step_costs import gemm_shapes
 from nprob.assignment.vae_mnist import HelmholtzConfig, make_trainer
 
@@ -136,7 +137,7 @@ def main(argv=None) -> int:
         if trained.exists():
             arrays, meta = checkpoint.load(trained)
             late = make_trainer(cfg, name)
-            late.load_state_arrays(arrays)
+            state.load(late, arrays)
             contenders["nprob_trained"] = lambda: step_seconds(lambda b: late.step(b, gen), xs)
         if name == "aevb" and reference is not None:
             torch_step, version = reference

@@ -10,6 +10,7 @@ from nprob.checkpoint import CheckpointError
 from nprob.assignment import bound_training
 from nprob.assignment.vae_mnist import HelmholtzConfig
 from nprob.training.loop import fit
+from nprob.training.trainers import Trainer
 
 
 def test_a_fixed_binarisation_is_binary_reproducible_and_unbiased():
@@ -42,19 +43,16 @@ def test_an_unknown_binarisation_is_refused():
         cli.parser().parse_args(["--binarize", "otsu"])
 
 
-class Recorder:
+class Recorder(Trainer):
     """A trainer that only records the batches it is given."""
     name = "recorder"
 
     def __init__(self):
         self.players, self.seen = {}, []
 
-    def step(self, x, gen):
+    def step(self, x, rng):
         self.seen.append(np.array(x))
         return {"loss": np.float64(0.0)}
-
-    def state_arrays(self):
-        return {}
 
 
 def test_dynamic_binarisation_draws_every_batch_afresh(tmp_path):
@@ -216,3 +214,14 @@ def test_a_k_too_large_for_memory_is_refused_before_anything(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "GiB" in err and "choose a smaller k" in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_run_names_are_fixed_at_construction_and_labels_refuse_unknown_runs():
+    """Issue 23: a run's noise streams are keyed by a name given to the trainer, never renamed after."""
+    from nprob.assignment import bound_training
+    cfg = HelmholtzConfig()
+    assert bound_training.make_trainer(cfg, "iwae", 5).name == "iwae_k5"
+    assert bound_training.make_trainer(cfg, "rws", 50).name == "rws_k50"
+    assert report_iw.label("rws_k50") == "RWS, k = 50" and report_iw.label("aevb") == "AEVB"
+    with pytest.raises(ValueError, match="no label"):
+        report_iw.label("vimco_k5")

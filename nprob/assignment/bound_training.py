@@ -10,7 +10,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .. import backend
-from ..training.loop import fit, read_checkpoint
+from ..training.loop import fit
+from ..training.state import read_checkpoint
 from ..training.trainers import IWAETrainer, RWSTrainer
 from . import ground_truth
 from . import step_costs, results_folder
@@ -46,13 +47,11 @@ def make_trainer(cfg: HelmholtzConfig, algorithm: str, k: int):
     """A fresh IWAE or RWS trainer with section 1.6's initial weights; its name (the noise stream) holds k."""
     model = cfg.model()
     enc, dec = model.init(backend.host_rng(cfg.seed, "init"), cfg.init)
+    name = f"{algorithm}_k{k}"
     if algorithm == "iwae":
-        trainer = IWAETrainer(model, enc, dec, k=k, lr=cfg.iw_lr, optimizer=cfg.optimizer)
-    else:
-        trainer = RWSTrainer(model, enc, dec, k=k, lr=cfg.iw_lr, sleep=cfg.rws_sleep,
-                             sleep_samples=cfg.sleep_samples, optimizer=cfg.optimizer)
-    trainer.name = f"{algorithm}_k{k}"
-    return trainer
+        return IWAETrainer(model, enc, dec, k=k, lr=cfg.iw_lr, optimizer=cfg.optimizer, name=name)
+    return RWSTrainer(model, enc, dec, k=k, lr=cfg.iw_lr, sleep=cfg.rws_sleep, sleep_samples=cfg.sleep_samples,
+                      optimizer=cfg.optimizer, name=name)
 
 
 def run(cfg: HelmholtzConfig, out: Path, verbose: bool = True) -> dict:

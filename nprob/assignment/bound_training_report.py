@@ -21,11 +21,17 @@ BINARIZED = {"none": "grey levels in [0, 1], as the assignment uses them (the Be
                         "(dynamically binarised MNIST, as Burda et al.)"}
 
 
+IW_LABELS = {"iwae": "IWAE", "rws": "RWS"}
+
+
 def label(name: str) -> str:
+    """'AEVB', 'Wake-Sleep', or 'IWAE, k = 5' for a run named 'iwae_k5'; ValueError for any other name."""
     if name in plots.LABELS:
         return plots.LABELS[name]
-    algorithm, k = name.rsplit("_k", 1)
-    return f"{'IWAE' if algorithm == 'iwae' else 'RWS'}, k = {k}"
+    algorithm, _, k = name.rpartition("_k")
+    if algorithm not in IW_LABELS or not k.isdigit():
+        raise ValueError(f"no label for a run named {name!r}")
+    return f"{IW_LABELS[algorithm]}, k = {k}"
 
 
 def _comparable(metrics: dict) -> bool:

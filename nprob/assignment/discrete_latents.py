@@ -20,7 +20,9 @@ from ..binarize import fixed, views
 from ..data import load_mnist
 from ..models.binary_helmholtz import BinaryHelmholtzMachine
 from ..training.binary_trainers import BinaryRWSTrainer, BinaryWakeSleepTrainer, ScoreFunctionTrainer
-from ..training.loop import fit, read_checkpoint
+from ..training.loop import fit
+from ..training import state
+from ..training.state import read_checkpoint
 from . import gradient_variance, require_valid
 from . import step_costs, results_folder
 from .vae_mnist import HelmholtzConfig, make_trainer
@@ -147,7 +149,7 @@ def variance_experiment(cfg: Section14Config, out: Path, metrics: dict, mnist) -
     hcfg = HelmholtzConfig.from_json(metrics["config"])
     trainer = make_trainer(hcfg, "aevb")
     arrays, meta = checkpoint.load(aevb_checkpoint(out))
-    trainer.load_state_arrays(arrays)
+    state.load(trainer, arrays)
     enc, dec = trainer.players["enc"].params, trainer.players["dec"].params
     seen = views(hcfg.binarize, mnist.x_train[:hcfg.n_train], mnist.x_test[:hcfg.n_test], hcfg.seed).test
     x = backend.asarray(seen[:cfg.var_images], dtype=enc.flat.dtype)

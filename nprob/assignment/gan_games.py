@@ -15,7 +15,8 @@ from ..models.bigan import BiGAN, inference_metrics
 from ..models.gan import GAN
 from ..toy_data import MIXTURES, banana
 from ..training.gan_trainers import BiGANTrainer, GANTrainer
-from ..training.loop import fit, read_checkpoint
+from ..training.loop import fit
+from ..training.state import read_checkpoint
 from .toy_games import TOY_METHODS, settings, toy_plan, train_toy
 
 

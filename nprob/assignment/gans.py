@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import backend, checkpoint
 from ..data import load_mnist
 from ..toy_data import MIXTURES
+from ..training import state
 from . import figure_data, gan_games, gan_theory, require_valid, results_folder, toy_games
 
 
@@ -88,7 +89,7 @@ def _restored(trainer, path: Path):
     """``trainer`` with the state of the checkpoint at ``path``, or None where there is none."""
     if not path.exists():
         return None
-    trainer.load_state_arrays(checkpoint.load(path)[0])
+    state.load(trainer, checkpoint.load(path)[0])
     return trainer
 
 

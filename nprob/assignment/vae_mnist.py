@@ -16,7 +16,8 @@ from ..binarize import MODES as BINARIZE_MODES
 from ..binarize import views
 from ..data import load_mnist
 from ..models.helmholtz import HelmholtzMachine
-from ..training.loop import fit, read_checkpoint
+from ..training.loop import fit
+from ..training.state import read_checkpoint
 from ..training.trainers import AEVBTrainer, WakeSleepTrainer
 from . import figure_data, ground_truth, require_valid, results_folder
 

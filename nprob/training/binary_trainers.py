@@ -92,13 +92,12 @@ class ScoreFunctionTrainer(BinaryTrainer):
         self.baseline += BASELINE_RATE * (backend.to_float(scalars["signal"]) - self.baseline)
         return {**scalars, "baseline": np.float64(self.baseline)}
 
-    def state_arrays(self):
-        return {**super().state_arrays(), "baseline": np.array(np.nan if self.baseline is None else self.baseline)}
+    def buffers(self):
+        return {"baseline": np.array(np.nan if self.baseline is None else self.baseline)}
 
-    def load_state_arrays(self, arrays):
-        """Restore the players and the baseline; a checkpoint is written only after steps, so its baseline
-        must be there and finite (a missing one would be re-piloted, and the resumed run would differ)."""
-        super().load_state_arrays(arrays)
+    def load_buffers(self, arrays):
+        """Restore the baseline; a checkpoint is written only after steps, so its baseline must be there and
+        finite (a missing one would be re-piloted, and the resumed run would differ)."""
         value = float(arrays["baseline"]) if "baseline" in arrays else None
         if value is None or not np.isfinite(value):
             raise CheckpointError(f"the checkpoint's score-function baseline is {value} (a finite number is "

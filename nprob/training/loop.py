@@ -1,7 +1,15 @@
 """The training loop: epochs of minibatch steps, progress, evaluation hooks and checkpoints.
 
-It knows nothing about a particular model: it calls ``trainer.step(x, rng)``
-and ``evaluate(trainer, epoch)``. Three promises:
+It knows nothing about a particular model. The trainer contract it consumes:
+
+* ``trainer.name``: fixed at construction; it names the run's noise streams (below);
+* ``trainer.players``: {name: :class:`~nprob.training.trainers.Player`}, each network with its optimiser;
+* ``trainer.buffers()`` and ``trainer.load_buffers(arrays)``: any other number the next step depends on
+  (the score-function baseline), as host arrays;
+* ``trainer.step(x, rng) -> {name: scalar}``: one optimisation step on the batch x, noise from ``rng``.
+
+What a checkpoint keeps of a trainer, and whether a checkpoint may be resumed, is :mod:`nprob.training.state`.
+It also calls ``evaluate(trainer, epoch)``. Three promises:
 
 * **Resumable.** After every epoch the trainer's state, the epoch counter and
   the history are written atomically to one checkpoint. The noise of epoch e
@@ -26,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend, binarize, checkpoint
-from . import threads
+from . import state, threads
 from ..progress import progress_bar
 
 
@@ -63,37 +71,6 @@ def _norms(trainer) -> dict:
             for name, p in trainer.players.items()}
 
 
-def _config_mismatch(saved: dict, current: dict) -> list[str]:
-    keys = sorted(set(saved) | set(current))
-    return [f"{k}: checkpoint {saved.get(k)!r}, now {current.get(k)!r}" for k in keys if saved.get(k) != current.get(k)]
-
-
-def read_checkpoint(path, config: dict, epochs: int):
-    """The checkpoint at ``path`` as (arrays, meta) if it may be resumed for ``config`` and ``epochs``; None if absent.
-
-    Refused with CheckpointError: an unreadable file, one without a configuration, one made
-    with another configuration, or one holding more epochs than asked for (its numbers would be
-    reported under the smaller count). Run for every checkpoint before anything is written.
-    """
-    ckpt = Path(path)
-    if not ckpt.exists():
-        return None
-    arrays, meta = checkpoint.load(ckpt)
-    if not {"config", "epoch", "history"} <= set(meta):
-        raise checkpoint.CheckpointError(f"{ckpt} has no configuration, epoch or history: it was not written by "
-                                         "nprob's training loop; move it away to start that run afresh")
-    diff = _config_mismatch(meta["config"], config)
-    if diff:
-        raise checkpoint.CheckpointError(
-            f"{ckpt} was made with another configuration ({'; '.join(diff)}); "
-            "use another --out folder, or delete the checkpoint to start again")
-    if meta["epoch"] > epochs:
-        raise checkpoint.CheckpointError(
-            f"{ckpt} holds {meta['epoch']} epochs, more than the {epochs} asked for; ask for at least "
-            f"{meta['epoch']} epochs (its numbers are kept), or use another --out folder")
-    return arrays, meta
-
-
 def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint_path, config: dict,
         evaluate=None, eval_every: int = 10, on_epoch_end=None, verbose: bool = True,
         log_every: int = 50, dynamic_binarize: bool = False) -> dict:
@@ -110,11 +87,11 @@ def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint
     if batch_size < 1 or n < batch_size:
         raise ValueError(f"batch size must be in 1..{n} (the training set size), got {batch_size}")
     history, start = {"epochs": [], "evals": [], "start_norms": _norms(trainer)}, 0
-    resumed = read_checkpoint(ckpt, config, epochs)
+    resumed = state.read_checkpoint(ckpt, config, epochs)
     if resumed is not None:
         arrays, meta = resumed
         try:
-            trainer.load_state_arrays(arrays)
+            state.load(trainer, arrays)
         except checkpoint.CheckpointError as err:
             raise checkpoint.CheckpointError(f"{ckpt}: {err}") from None
         history, start = meta["history"], meta["epoch"]
@@ -164,7 +141,7 @@ def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint
                     _check_finite({f"a parameter of {player}": backend.to_float(p.params.flat.sum())}, where, ckpt)
                 if "start_norms" in history:
                     _check_growth(_norms(trainer), history["start_norms"], NORM_GROWTH, 1e-3, where, ckpt)
-                checkpoint.save(ckpt, trainer.state_arrays(), {"epoch": epoch, "config": config, "history": history})
+                checkpoint.save(ckpt, state.arrays(trainer), {"epoch": epoch, "config": config, "history": history})
                 saved = epoch
                 if on_epoch_end is not None:
                     on_epoch_end(trainer.name, history)

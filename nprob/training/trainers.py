@@ -1,4 +1,4 @@
-"""Trainers: one optimisation step of an algorithm, and the state a checkpoint must keep.
+"""Trainers: one optimisation step of an algorithm (what a checkpoint keeps of one: :mod:`nprob.training.state`).
 
 A trainer owns its players (each a ParamDict with its own optimiser state and
 learning rate), draws the step's noise from the generator it is given, calls
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import backend, optim, validate
-from ..checkpoint import CheckpointError
 from ..models import aevb, iwae, rws, wake_sleep
 from ..models.helmholtz import HelmholtzMachine
 from ..params import ParamDict
@@ -59,7 +58,8 @@ class Player:
 
 
 class Trainer:
-    """Base class: ``players`` by name, ``step(x, rng) -> scalars``, and state in/out."""
+    """Base class of the contract :mod:`nprob.training.loop` consumes: ``name``, ``players``, ``buffers``,
+    ``step(x, rng) -> scalars``."""
 
     name = "trainer"
     players: dict[str, Player]
@@ -67,51 +67,18 @@ class Trainer:
     def step(self, x, rng) -> dict:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def state_arrays(self) -> dict[str, np.ndarray]:
-        """Every number the next step depends on, as host arrays (for checkpoints)."""
-        out = {}
-        for pname, p in self.players.items():
-            out[f"{pname}.params"] = backend.to_host(p.params.flat)
-            for key, value in p.state.items():
-                if key.startswith("_"):
-                    continue
-                out[f"{pname}.opt.{key}"] = backend.to_host(value) if key != "t" else np.array(value)
-        return out
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Numbers the next step depends on that are neither parameters nor optimiser moments (none here)."""
+        return {}
 
-    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        """Restore what :meth:`state_arrays` saved; a missing, misshapen or non-finite entry raises CheckpointError."""
-        wanted = {f"{pname}.params": p.params.flat for pname, p in self.players.items()}
-        wanted.update({f"{pname}.opt.{key}": value for pname, p in self.players.items()
-                       for key, value in p.state.items() if not key.startswith("_")})
-        missing = [key for key in wanted if key not in arrays]
-        if missing:
-            raise CheckpointError(f"the checkpoint lacks {', '.join(missing)}: it was made by another optimiser "
-                                  "or another version of nprob; delete it to start that run afresh")
-        for key, current in wanted.items():
-            shape = () if key.endswith(".t") else current.shape
-            if arrays[key].shape != shape:
-                raise CheckpointError(f"{key} has shape {arrays[key].shape}, the model needs {shape}: the checkpoint "
-                                      "belongs to another model; delete it to start that run afresh")
-            if not np.all(np.isfinite(arrays[key])):
-                raise CheckpointError(f"{key} holds NaN or infinite values: the checkpoint is not usable; delete it "
-                                      "to start that run afresh")
-        for pname, p in self.players.items():
-            p.params.load(arrays[f"{pname}.params"])
-            for key in p.state:
-                if key.startswith("_"):
-                    continue
-                value = arrays[f"{pname}.opt.{key}"]
-                if key == "t":
-                    p.state[key] = int(value)
-                else:
-                    p.state[key][...] = backend.get_array_module(p.state[key]).asarray(value)
+    def load_buffers(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`buffers` gave; CheckpointError for a missing or damaged one."""
 
 
 class AEVBTrainer(Trainer):
     """AEVB: one Adam step on both networks per batch, with ``n_samples`` reparameterised draws."""
 
     name = "aevb"
-    loss_and_grads = staticmethod(aevb.loss_and_grads)
 
     def __init__(self, model: HelmholtzMachine, enc, dec, lr=1e-3, n_samples=1, optimizer="adam"):
         self.model, self.n_samples = model, validate.count(n_samples, "n_samples")
@@ -120,7 +87,7 @@ class AEVBTrainer(Trainer):
     def step(self, x, rng):
         dtype = self.players["enc"].params.flat.dtype
         eps = backend.standard_normal(rng, (self.n_samples, x.shape[0], self.model.z_dim), dtype)
-        scalars, (g_enc, g_dec) = self.loss_and_grads(
+        scalars, (g_enc, g_dec) = aevb.loss_and_grads(
             self.model, self.players["enc"].params, self.players["dec"].params, x, eps)
         self.players["enc"].step(g_enc)
         self.players["dec"].step(g_dec)
@@ -153,25 +120,30 @@ class WakeSleepTrainer(Trainer):
         return {**wake, **sleep}
 
 
-class IWAETrainer(AEVBTrainer):
-    """IWAE: AEVB's step with the gradient of -L_k instead of the ELBO's, eq. (11.2); k samples per image."""
+class IWAETrainer(Trainer):
+    """IWAE: one Adam step on both networks per batch with the gradient of -L_k, eq. (11.2); k samples per
+    image. ``name`` (default 'iwae') names the run's noise streams."""
 
-    name = "iwae"
-    loss_and_grads = staticmethod(iwae.loss_and_grads)
+    def __init__(self, model: HelmholtzMachine, enc, dec, k: int = 5, lr=1e-3, optimizer="adam", name: str = "iwae"):
+        self.model, self.k, self.name = model, validate.count(k, "k"), name
+        self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(dec, lr, optimizer)}
 
-    def __init__(self, model: HelmholtzMachine, enc, dec, k: int = 5, lr=1e-3, optimizer="adam"):
-        super().__init__(model, enc, dec, lr=lr, n_samples=validate.count(k, "k"), optimizer=optimizer)
+    def step(self, x, rng):
+        enc, dec = self.players["enc"].params, self.players["dec"].params
+        eps = backend.standard_normal(rng, (self.k, x.shape[0], self.model.z_dim), enc.flat.dtype)
+        scalars, (g_enc, g_dec) = iwae.loss_and_grads(self.model, enc, dec, x, eps)
+        self.players["enc"].step(g_enc)
+        self.players["dec"].step(g_dec)
+        return scalars
 
 
 class RWSTrainer(Trainer):
     """Reweighted wake-sleep: wake-theta and wake-phi on the data (derivations/11 result 11.2), and with
     ``sleep=True`` also Wake-Sleep's sleep update of the recognition network, as Bornschein and Bengio allow."""
 
-    name = "rws"
-
     def __init__(self, model: HelmholtzMachine, enc, dec, k: int = 5, lr=1e-3, sleep: bool = False,
-                 sleep_samples: int = 100, optimizer="adam"):
-        self.model, self.k, self.sleep = model, validate.count(k, "k"), sleep
+                 sleep_samples: int = 100, optimizer="adam", name: str = "rws"):
+        self.model, self.k, self.sleep, self.name = model, validate.count(k, "k"), sleep, name
         self.sleep_samples = validate.count(sleep_samples, "sleep_samples")
         self.players = {"enc": Player(enc, lr, optimizer), "dec": Player(dec, lr, optimizer)}
 
