@@ -83,14 +83,14 @@ def test_a_pack_is_m_consecutive_samples():
 
 @pytest.mark.parametrize("kind,pack", [("wgan_gp", 1), ("nonsaturating", 2)])
 def test_remedy_trainers_resume_exactly(kind, pack, tmp_path, any_backend):
-    from nprob.training.gan_trainers import GANTrainer
+    from nprob.training.gan_trainers import Game, GANTrainer
     from nprob.training.loop import fit
     model = GAN(x_dim=2, z_dim=2, g_hidden=(8,), d_hidden=(8,), pack=pack)
+    game = Game("critic", penalty=10.0, critic_steps=2) if kind == "wgan_gp" else Game(kind, pack=pack)
 
     def make():
         g, d = model.init(np.random.default_rng(0))
-        return GANTrainer(model, g, d, kind=kind, n_disc=2 if kind == "wgan_gp" else 1, lr_g=1e-3, lr_d=1e-3,
-                          decay_steps=6, final_lr_fraction=0.1)   # the schedule ends inside the second epoch
+        return GANTrainer(model, g, d, game, decay_steps=6, final_lr_fraction=0.1)   # the schedule ends in epoch 2
     x = backend.asarray(np.random.default_rng(1).standard_normal((64, 2)).astype(np.float32))
     run = lambda tr, path, epochs: fit(tr, x, epochs=epochs, batch_size=16, seed=2, checkpoint_path=path,  # noqa: E731
                                        config={"c": 1}, verbose=False)
@@ -141,3 +141,19 @@ def test_step_size_noise_scales_with_the_step_under_adam():
             optim.adam_step(params, grads, state, lr=lr, beta1=0.5, beta2=0.999)
         settled[lr] = float(np.mean(params.flat ** 2))
     assert settled[0.02] / settled[0.005] == pytest.approx(4, rel=0.12)
+
+
+def test_each_toy_method_is_one_game_record_whose_name_and_critic_follow_from_it():
+    """Issue 23: one record per game; the run names (noise streams) are those the games always had."""
+    from nprob.assignment import toy_games
+    from nprob.assignment.gans import GANConfig
+    from nprob.training.gan_trainers import Game
+    cfg = GANConfig()
+    names = {m: toy_games.toy_game(cfg, m).name for m in toy_games.TOY_METHODS if m != "bigan"}
+    assert names == {"minimax": "gan_minimax", "nonsaturating": "gan_nonsaturating", "wgan": "wgan",
+                     "wgan_gp": "wgan_gp", "pacgan2": "gan_nonsaturating_pack2", "pacgan4": "gan_nonsaturating_pack4"}
+    assert {m for m in names if toy_games.toy_game(cfg, m).loss == "critic"} == set(toy_games.CRITIC_METHODS)
+    with pytest.raises(ValueError, match="critic only"):
+        Game("minimax", clip=0.01)
+    with pytest.raises(ValueError, match="not both"):
+        Game("critic", clip=0.01, penalty=10.0)

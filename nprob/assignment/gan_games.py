@@ -14,7 +14,7 @@ from .. import backend
 from ..models.bigan import BiGAN, inference_metrics
 from ..models.gan import GAN
 from ..toy_data import MIXTURES, banana
-from ..training.gan_trainers import BiGANTrainer, GANTrainer
+from ..training.gan_trainers import BiGANTrainer, Game, GANTrainer
 from ..training.loop import fit
 from ..training.state import read_checkpoint
 from .toy_games import TOY_METHODS, settings, toy_plan, train_toy
@@ -57,7 +57,7 @@ def mnist_trainers(cfg):
     gan = GAN(x_dim=784, z_dim=cfg.mnist_z_dim, g_hidden=hidden, d_hidden=hidden, g_output="sigmoid")
     bigan = BiGAN(x_dim=784, z_dim=cfg.mnist_z_dim, g_hidden=hidden, q_hidden=hidden, d_hidden=hidden,
                   g_output="sigmoid")
-    return {"mnist_gan": GANTrainer(gan, *gan.init(rng), kind="nonsaturating", lr_g=cfg.mnist_lr, lr_d=cfg.mnist_lr),
+    return {"mnist_gan": GANTrainer(gan, *gan.init(rng), Game("nonsaturating", cfg.mnist_lr, cfg.mnist_lr)),
             "mnist_bigan": BiGANTrainer(bigan, *bigan.init(rng), kind="nonsaturating", lr=cfg.mnist_lr,
                                         lr_d=cfg.mnist_lr)}
 

@@ -17,7 +17,7 @@ from ..nn import MLP
 from ..progress import progress_bar
 from ..stable import sigmoid
 from ..toy_data import parallel_lines
-from ..training.gan_trainers import GANTrainer
+from ..training.gan_trainers import Game, GANTrainer
 
 
 def train_discriminator(net: MLP, p, sample_real, sample_fake, steps: int, lr: float = 1e-3,
@@ -122,7 +122,7 @@ def saturation(seed: int, d_steps: int, train_steps: int, batch: int = 256, verb
         train_discriminator(model.discriminator, d, real, fake, every)
     runs = {}
     for kind in losses.GENERATOR_LOSSES:   # the same weak G against the same strong D, same noise
-        tr = GANTrainer(model, g0.copy(), d.copy(), kind=kind, lr_g=1e-3, lr_d=1e-3)
+        tr = GANTrainer(model, g0.copy(), d.copy(), Game(kind, 1e-3, 1e-3))
         step_rng, data_rng = backend.rng(seed, "saturation", kind), backend.host_rng(seed, "saturation-data")
         history = []
         for step in range(train_steps + 1):

@@ -21,14 +21,14 @@ from ..models.bigan import BiGAN, inference_metrics
 from ..models.gan import GAN
 from ..progress import progress_bar
 from ..toy_data import MIXTURES, banana, mode_coverage, mode_only_error, sample_mixture
-from ..training.gan_trainers import BiGANTrainer, GANTrainer
+from ..training.gan_trainers import BiGANTrainer, Game, GANTrainer
 from ..training.loop import fit
 from ..training.workers import map_in_processes, usable_cores
 
 TOY_METHODS = ("minimax", "nonsaturating", "wgan", "wgan_gp", "pacgan2", "pacgan4", "bigan")
 TOY_POINTS = 65536   # size of the fixed training sample of each toy data set
 EVAL_SAMPLES = 2500
-CRITIC_METHODS = ("wgan", "wgan_gp")
+CRITIC_METHODS = ("wgan", "wgan_gp")   # the methods whose toy_game plays against an Earth-Mover critic
 
 
 def settings(cfg, *prefixes) -> dict:
@@ -36,6 +36,21 @@ def settings(cfg, *prefixes) -> dict:
     (the number of epochs may grow on resume; seeds and workers do not change a run's numbers)."""
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()
             if k == "backend" or (k.startswith(prefixes) and k not in ("mnist_epochs", "toy_seeds"))}
+
+
+def toy_game(cfg, method: str) -> Game:
+    """The record of a toy ``method`` other than the three-player game: the table of the section-2 remedies."""
+    games = {
+        "minimax": Game("minimax", cfg.toy_lr, cfg.toy_lr),
+        "nonsaturating": Game("nonsaturating", cfg.toy_lr, cfg.toy_lr),
+        "wgan": Game("critic", cfg.wgan_lr, cfg.wgan_lr, clip=cfg.wgan_clip, critic_steps=cfg.wgan_n_critic,
+                     optimizer="rmsprop"),
+        "wgan_gp": Game("critic", cfg.wgan_gp_lr, cfg.wgan_gp_lr, penalty=cfg.wgan_gp_lambda,
+                        critic_steps=cfg.wgan_n_critic, betas=(0.5, 0.9)),   # the betas of Gulrajani et al.
+        "pacgan2": Game("nonsaturating", cfg.toy_lr, cfg.toy_lr, pack=2),
+        "pacgan4": Game("nonsaturating", cfg.toy_lr, cfg.toy_lr, pack=4),
+    }
+    return games[method]
 
 
 def make_toy_trainer(cfg, method: str, seed: int):
@@ -46,23 +61,14 @@ def make_toy_trainer(cfg, method: str, seed: int):
         model = BiGAN(x_dim=2, z_dim=2, g_hidden=cfg.toy_hidden, q_hidden=cfg.toy_hidden, d_hidden=cfg.toy_hidden)
         return BiGANTrainer(model, *model.init(rng), kind="nonsaturating", lr=cfg.toy_bigan_lr, lr_d=cfg.toy_bigan_lr,
                             **schedule)
-    pack = int(method[len("pacgan"):]) if method.startswith("pacgan") else 1
-    model = GAN(x_dim=2, z_dim=2, g_hidden=cfg.toy_hidden, d_hidden=cfg.toy_hidden, pack=pack)
-    g, d = model.init(rng)
-    if method == "wgan":
-        return GANTrainer(model, g, d, kind="wgan", lr_g=cfg.wgan_lr, lr_d=cfg.wgan_lr, n_disc=cfg.wgan_n_critic,
-                          clip=cfg.wgan_clip, optimizer="rmsprop", **schedule)
-    if method == "wgan_gp":
-        return GANTrainer(model, g, d, kind="wgan_gp", lr_g=cfg.wgan_gp_lr, lr_d=cfg.wgan_gp_lr,
-                          n_disc=cfg.wgan_n_critic, adam_beta1=0.5, adam_beta2=0.9, gp_lambda=cfg.wgan_gp_lambda,
-                          **schedule)
-    return GANTrainer(model, g, d, kind="nonsaturating" if pack > 1 else method, lr_g=cfg.toy_lr, lr_d=cfg.toy_lr,
-                      **schedule)
+    game = toy_game(cfg, method)
+    model = GAN(x_dim=2, z_dim=2, g_hidden=cfg.toy_hidden, d_hidden=cfg.toy_hidden, pack=game.pack)
+    return GANTrainer(model, *model.init(rng), game, **schedule)
 
 
 def rows_per_step(cfg, method: str) -> int:
-    """Data rows one generator step consumes: a critic takes wgan_n_critic batches first."""
-    return (cfg.wgan_n_critic if method in CRITIC_METHODS else 1) * cfg.toy_batch
+    """Data rows one generator step consumes: a critic takes its critic_steps batches first."""
+    return (1 if method == "bigan" else toy_game(cfg, method).critic_steps) * cfg.toy_batch
 
 
 def toy_plan(cfg, method: str, data_name: str, seed: int, out: Path) -> dict:

@@ -8,50 +8,88 @@ generator steps (derivations/13 eq. 13.10; a critic takes n_disc steps per gener
 """
 from __future__ import annotations
 
-from .. import backend
+from dataclasses import dataclass
+
+from .. import backend, validate
 from ..models.bigan import BiGAN
 from ..models.gan import GAN, clip_weights
 from .trainers import Player, Trainer
 
-GAN_KINDS = ("minimax", "nonsaturating", "wgan", "wgan_gp")
+LOSSES = ("minimax", "nonsaturating", "critic")
+
+
+@dataclass(frozen=True)
+class Game:
+    """One GAN game as a record: its trainer, its run name and its label all follow from these fields, and a
+    new remedy is a new field. ``loss``: the generator's loss against a discriminator ('minimax' or
+    'nonsaturating', derivations/06) or against an Earth-Mover ``critic`` (derivations/07), which either has
+    its weights clipped at ``clip`` or pays WGAN-GP's gradient ``penalty`` (derivations/13 results 13.1-13.2);
+    ``pack`` > 1 is PacGAN (result 13.3); ``critic_steps`` discriminator steps precede each generator step.
+    """
+
+    loss: str = "nonsaturating"
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
+    pack: int = 1
+    clip: float = 0.0                  # a critic's weights are clipped to [-clip, clip] (0: not clipped)
+    penalty: float = 0.0               # WGAN-GP's lambda (0: no penalty)
+    critic_steps: int = 1
+    optimizer: str = "adam"
+    betas: tuple[float, float] = (0.5, 0.999)   # Adam's (beta1, beta2); other optimisers take none
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown generator loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        if self.loss != "critic" and (self.clip or self.penalty):
+            raise ValueError("clipping and the gradient penalty apply to an Earth-Mover critic only")
+        if self.clip and self.penalty:
+            raise ValueError("a critic is either clipped or penalised, not both")
+        validate.count(self.pack, "pack")
+        validate.count(self.critic_steps, "critic_steps")
+
+    @property
+    def name(self) -> str:
+        """The run's name, which keys its noise streams: gan_minimax, gan_nonsaturating_pack2, wgan, wgan_gp."""
+        if self.loss == "critic":
+            return "wgan_gp" if self.penalty else "wgan"
+        return f"gan_{self.loss}" + (f"_pack{self.pack}" if self.pack > 1 else "")
+
+    @property
+    def label(self) -> str:
+        if self.loss == "critic":
+            return "WGAN-GP" if self.penalty else "clipped critic (WGAN)"
+        return f"PacGAN, m = {self.pack}" if self.pack > 1 else self.loss.replace("nonsat", "non-sat")
 
 
 class GANTrainer(Trainer):
-    """``kind``: the generator's loss ('minimax' or 'nonsaturating'), 'wgan' for a clipped critic, or
-    'wgan_gp' for a critic with the gradient penalty ``gp_lambda`` (derivations/13) and no clipping.
-    A model with ``pack`` > 1 makes it PacGAN."""
+    """Alternating steps of G and D (or a critic) as ``game`` says; the model's ``pack`` must be the game's."""
 
-    def __init__(self, model: GAN, g, d, kind: str = "nonsaturating", lr_g: float = 1e-3, lr_d: float = 1e-3,
-                 n_disc: int = 1, clip: float = 0.01, optimizer: str = "adam", adam_beta1: float = 0.5,
-                 adam_beta2: float = 0.999, gp_lambda: float = 10.0, decay_steps: int = 0,
-                 final_lr_fraction: float = 1.0):
-        if kind not in GAN_KINDS:
-            raise ValueError(f"unknown GAN kind {kind!r}; choose one of {', '.join(GAN_KINDS)}")
-        self.model, self.kind, self.n_disc, self.clip, self.gp_lambda = model, kind, int(n_disc), clip, gp_lambda
-        self.name = (kind if kind.startswith("wgan") else f"gan_{kind}") + (f"_pack{model.pack}" if model.pack > 1
-                                                                           else "")
-        options = {"beta1": adam_beta1, "beta2": adam_beta2} if optimizer == "adam" else {}
-        self.players = {"g": Player(g, lr_g, optimizer, options=options, decay_steps=decay_steps,
+    def __init__(self, model: GAN, g, d, game: Game, decay_steps: int = 0, final_lr_fraction: float = 1.0):
+        if model.pack != game.pack:
+            raise ValueError(f"the model packs {model.pack} samples, the game {game.pack}")
+        self.model, self.game, self.name = model, game, game.name
+        self.n_disc = game.critic_steps          # batches per step, as threads.limit_for reads it
+        options = {"beta1": game.betas[0], "beta2": game.betas[1]} if game.optimizer == "adam" else {}
+        self.players = {"g": Player(g, game.lr_g, game.optimizer, options=options, decay_steps=decay_steps,
                                     final_lr_fraction=final_lr_fraction),
-                        "d": Player(d, lr_d, optimizer, options=options, decay_steps=decay_steps * self.n_disc,
+                        "d": Player(d, game.lr_d, game.optimizer, options=options, decay_steps=decay_steps * self.n_disc,
                                     final_lr_fraction=final_lr_fraction)}
 
     def step(self, x, rng):
-        g, d = self.players["g"].params, self.players["d"].params
+        g, d, game = self.players["g"].params, self.players["d"].params, self.game
         batch = x.shape[0] // self.n_disc
-        critic = self.kind.startswith("wgan")
-        penalty = self.gp_lambda if self.kind == "wgan_gp" else 0.0
+        critic = game.loss == "critic"
         dtype = g.flat.dtype
         for k in range(self.n_disc):
             z = backend.standard_normal(rng, (batch, self.model.z_dim), dtype)
-            eps = backend.uniform(rng, (batch // self.model.pack, 1), dtype) if penalty else None
+            eps = backend.uniform(rng, (batch // self.model.pack, 1), dtype) if game.penalty else None
             d_scalars, grad_d = self.model.discriminator_loss_and_grads(g, d, x[k * batch:(k + 1) * batch], z, critic,
-                                                                        penalty, eps)
+                                                                        game.penalty, eps)
             self.players["d"].step(grad_d)
-            if self.kind == "wgan":
-                clip_weights(d, self.clip)
+            if game.clip:
+                clip_weights(d, game.clip)
         z = backend.standard_normal(rng, (batch, self.model.z_dim), dtype)
-        g_scalars, grad_g = self.model.generator_loss_and_grads(g, d, z, "critic" if critic else self.kind)
+        g_scalars, grad_g = self.model.generator_loss_and_grads(g, d, z, game.loss)
         self.players["g"].step(grad_g)
         return {**d_scalars, **g_scalars}
 
