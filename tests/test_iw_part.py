@@ -225,3 +225,19 @@ def test_run_names_are_fixed_at_construction_and_labels_refuse_unknown_runs():
     assert report_iw.label("rws_k50") == "RWS, k = 50" and report_iw.label("aevb") == "AEVB"
     with pytest.raises(ValueError, match="no label"):
         report_iw.label("vimco_k5")
+
+
+def test_a_setting_is_recorded_by_the_runs_it_declares():
+    """Issue 23: which settings a checkpoint records is declared beside each setting (field metadata)."""
+    from dataclasses import dataclass
+    from nprob.assignment.settings import NONE, for_run, setting
+
+    @dataclass(frozen=True)
+    class Config:
+        shared: int = 1
+        only_a: float = setting(0.5, ("a",))
+        a_and_b: tuple = setting((1, 2), ("a", "b"))
+        nobody: int = setting(3, NONE)
+    assert for_run(Config(), "a") == {"shared": 1, "only_a": 0.5, "a_and_b": [1, 2]}
+    assert for_run(Config(), "b") == {"shared": 1, "a_and_b": [1, 2]}
+    assert for_run(Config(), "c") == {"shared": 1}

@@ -23,8 +23,8 @@ from ..training.binary_trainers import BinaryRWSTrainer, BinaryWakeSleepTrainer,
 from ..training.loop import fit
 from ..training import state
 from ..training.state import read_checkpoint
-from . import gradient_variance, require_valid
-from . import step_costs, results_folder
+from . import gradient_variance, require_valid, results_folder, step_costs
+from .settings import NONE, for_run, setting
 from .vae_mnist import HelmholtzConfig, make_trainer
 
 ALGORITHMS = ("wake_sleep", "rws", "score_function")
@@ -34,25 +34,25 @@ ALGORITHMS = ("wake_sleep", "rws", "score_function")
 class Section14Config:
     """Every setting that determines this part's numbers."""
 
-    backend: str = "numpy"
+    backend: str = "numpy"          # fields without setting(...) are recorded by every run's checkpoint
     seed: int = 0
     h_dim: int = 12                 # 2^12 = 4096 codes: log p(x) exact by enumeration
     hidden: tuple[int, ...] = (256,)
-    epochs: int = 20
-    eval_every: int = 5
+    epochs: int = setting(20, NONE)
+    eval_every: int = setting(5, NONE)
     batch_size: int = 100
     lr: float = 1e-3
-    sleep_samples: int = 100        # Wake-Sleep's fantasies per step
-    rws_k: int = 5
-    sf_samples: int = 1             # codes per image of the score-function estimator
-    k: int = 100                    # L_k at evaluation, on the first bound_images of each split
-    bound_images: int = 1000
+    sleep_samples: int = setting(100, ("wake_sleep",))    # Wake-Sleep's fantasies per step
+    rws_k: int = setting(5, ("rws",))
+    sf_samples: int = setting(1, ("score_function",))     # codes per image of the score-function estimator
+    k: int = setting(100, NONE)                           # L_k at evaluation, on the first bound_images of each split
+    bound_images: int = setting(1000, NONE)
     n_train: int = 60000
-    n_test: int = 10000
-    n_eval_train: int = 10000
-    var_images: int = 100           # the fixed batch of the variance experiment
-    var_draws: int = 100
-    var_ls: tuple[int, ...] = (1, 4, 16, 64)
+    n_test: int = setting(10000, NONE)
+    n_eval_train: int = setting(10000, NONE)
+    var_images: int = setting(100, NONE)                  # the fixed batch of the variance experiment
+    var_draws: int = setting(100, NONE)
+    var_ls: tuple[int, ...] = setting((1, 4, 16, 64), NONE)
 
     def __post_init__(self):
         require_valid(self)
@@ -68,11 +68,8 @@ class Section14Config:
         return BinaryHelmholtzMachine(h_dim=self.h_dim, hidden=tuple(self.hidden))
 
     def for_checkpoint(self, name: str) -> dict:
-        keep = {"wake_sleep": "sleep_samples", "rws": "rws_k", "score_function": "sf_samples"}[name]
-        skip = {"epochs", "eval_every", "k", "bound_images", "n_test", "n_eval_train", "sleep_samples", "rws_k", "sf_samples"}
-        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
-               if k not in skip and not k.startswith("var_")}
-        return {**out, keep: getattr(self, keep)}
+        """The settings a checkpoint of ``name`` must agree with (each field declares its runs)."""
+        return for_run(self, name)
 
 
 QUICK = dict(epochs=2, eval_every=1, n_train=3000, n_test=500, n_eval_train=500, bound_images=200, var_images=50,

@@ -17,7 +17,8 @@ from ..toy_data import MIXTURES, banana
 from ..training.gan_trainers import BiGANTrainer, Game, GANTrainer
 from ..training.loop import fit
 from ..training.state import read_checkpoint
-from .toy_games import TOY_METHODS, settings, toy_plan, train_toy
+from .settings import for_run
+from .toy_games import TOY_METHODS, toy_plan, train_toy
 
 
 MNIST_GAMES = ("mnist_gan", "mnist_bigan")   # the keys of :func:`mnist_trainers`, in its order
@@ -26,7 +27,7 @@ MNIST_GAMES = ("mnist_gan", "mnist_bigan")   # the keys of :func:`mnist_trainers
 def mnist_plan(cfg, name: str, out: Path) -> dict:
     """Where an MNIST game's checkpoint lives, the configuration it must match, and its epochs."""
     return {"path": out / "checkpoints" / "gan" / f"{name}.npz",
-            "config": {**settings(cfg, "mnist_", "n_"), "game": name}, "epochs": cfg.mnist_epochs}
+            "config": {**for_run(cfg, "mnist"), "game": name}, "epochs": cfg.mnist_epochs}
 
 
 def check_checkpoints(cfg, out: Path) -> None:

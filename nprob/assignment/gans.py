@@ -17,39 +17,43 @@ from ..data import load_mnist
 from ..toy_data import MIXTURES
 from ..training import state
 from . import figure_data, gan_games, gan_theory, require_valid, results_folder, toy_games
+from .settings import NONE, setting
+
+
+TOY, MNIST = ("toy",), ("mnist",)   # the two kinds of game whose checkpoints record settings
 
 
 @dataclass(frozen=True)
 class GANConfig:
     """Every setting that determines the numbers of the section 2 experiments."""
 
-    backend: str = "numpy"
-    seed: int = 0
-    optimal_d_steps: int = 3000
-    saturation_d_steps: int = 1000
-    saturation_train_steps: int = 2000
-    lines_steps: int = 1000
-    lines_thetas: tuple[float, ...] = (-1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
-    toy_steps: int = 5000            # generator steps per toy game
-    toy_batch: int = 256
-    toy_seeds: int = 5
-    toy_hidden: tuple[int, ...] = (128, 128)
-    toy_lr: float = 1e-3
-    toy_bigan_lr: float = 2e-3
-    toy_lr_decay: float = 0.01       # every toy player's learning rate falls linearly to this fraction (eq. 13.10)
-    wgan_lr: float = 1e-4
-    wgan_n_critic: int = 5
-    wgan_clip: float = 0.01
-    wgan_gp_lr: float = 3e-4
-    wgan_gp_lambda: float = 10.0
-    mnist_epochs: int = 20
-    mnist_batch: int = 100
-    mnist_lr: float = 2e-4
-    mnist_hidden: int = 512
-    mnist_z_dim: int = 2
-    n_train: int = 60000
-    n_test: int = 10000
-    workers: int = 2                 # toy games trained side by side on a CPU; changes no number
+    backend: str = "numpy"           # fields without setting(...) are recorded by every game's checkpoint
+    seed: int = setting(0, NONE)     # each toy game records its own seed
+    optimal_d_steps: int = setting(3000, NONE)
+    saturation_d_steps: int = setting(1000, NONE)
+    saturation_train_steps: int = setting(2000, NONE)
+    lines_steps: int = setting(1000, NONE)
+    lines_thetas: tuple[float, ...] = setting((-1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0), NONE)
+    toy_steps: int = setting(5000, TOY)            # generator steps per toy game
+    toy_batch: int = setting(256, TOY)
+    toy_seeds: int = setting(5, NONE)
+    toy_hidden: tuple[int, ...] = setting((128, 128), TOY)
+    toy_lr: float = setting(1e-3, TOY)
+    toy_bigan_lr: float = setting(2e-3, TOY)
+    toy_lr_decay: float = setting(0.01, TOY)       # every toy player's learning rate falls to this fraction (13.10)
+    wgan_lr: float = setting(1e-4, TOY)
+    wgan_n_critic: int = setting(5, TOY)
+    wgan_clip: float = setting(0.01, TOY)
+    wgan_gp_lr: float = setting(3e-4, TOY)
+    wgan_gp_lambda: float = setting(10.0, TOY)
+    mnist_epochs: int = setting(20, NONE)          # may grow on resume
+    mnist_batch: int = setting(100, MNIST)
+    mnist_lr: float = setting(2e-4, MNIST)
+    mnist_hidden: int = setting(512, MNIST)
+    mnist_z_dim: int = setting(2, MNIST)
+    n_train: int = setting(60000, MNIST)
+    n_test: int = setting(10000, MNIST)
+    workers: int = setting(2, NONE)                # toy games trained side by side on a CPU; changes no number
 
     def __post_init__(self):
         require_valid(self, skip=("seed", "lines_thetas"))

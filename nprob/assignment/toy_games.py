@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -24,18 +23,12 @@ from ..toy_data import MIXTURES, banana, mode_coverage, mode_only_error, sample_
 from ..training.gan_trainers import BiGANTrainer, Game, GANTrainer
 from ..training.loop import fit
 from ..training.workers import map_in_processes, usable_cores
+from .settings import for_run
 
 TOY_METHODS = ("minimax", "nonsaturating", "wgan", "wgan_gp", "pacgan2", "pacgan4", "bigan")
 TOY_POINTS = 65536   # size of the fixed training sample of each toy data set
 EVAL_SAMPLES = 2500
 CRITIC_METHODS = ("wgan", "wgan_gp")   # the methods whose toy_game plays against an Earth-Mover critic
-
-
-def settings(cfg, *prefixes) -> dict:
-    """The settings a game's checkpoint must agree with: the backend and those named by ``prefixes``
-    (the number of epochs may grow on resume; seeds and workers do not change a run's numbers)."""
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()
-            if k == "backend" or (k.startswith(prefixes) and k not in ("mnist_epochs", "toy_seeds"))}
 
 
 def toy_game(cfg, method: str) -> Game:
@@ -75,7 +68,7 @@ def toy_plan(cfg, method: str, data_name: str, seed: int, out: Path) -> dict:
     """Where a toy game's checkpoint lives, the configuration it must match, its epochs and rows per step."""
     rows = rows_per_step(cfg, method)
     return {"path": out / "checkpoints" / "gan" / f"{data_name}_{method}_seed{seed}.npz",
-            "config": {**settings(cfg, "toy_", "wgan_"), "method": method, "data": data_name, "seed": seed},
+            "config": {**for_run(cfg, "toy"), "method": method, "data": data_name, "seed": seed},
             "epochs": math.ceil(cfg.toy_steps * rows / TOY_POINTS), "rows": rows}
 
 

@@ -20,49 +20,49 @@ from ..training.loop import fit
 from ..training.state import read_checkpoint
 from ..training.trainers import AEVBTrainer, WakeSleepTrainer
 from . import figure_data, ground_truth, require_valid, results_folder
+from .settings import NONE, for_run, setting
 
 ALGORITHMS = ("aevb", "wake_sleep")
-# Name prefixes of the settings each algorithm alone uses; a checkpoint records the shared ones and its own.
-OWN_SETTINGS = {"aevb": ("aevb_",), "wake_sleep": ("wake_", "sleep_"), "iwae": ("iw_",),
-                "rws": ("iw_", "rws_", "sleep_samples")}
 
 
 @dataclass(frozen=True)
 class HelmholtzConfig:
     """Every setting that determines the numbers of the section 1.6 experiments."""
 
+    # A field without setting(...) is recorded by every run's checkpoint; setting(default, runs) names the
+    # runs whose numbers it decides, NONE for none (nprob/assignment/settings.py).
     backend: str = "numpy"
     seed: int = 0
-    epochs: int = 100
-    eval_every: int = 10
+    epochs: int = setting(100, NONE)
+    eval_every: int = setting(10, NONE)
     batch_size: int = 100
     hidden: tuple[int, ...] = (512,)
     z_dim: int = 2
     activation: str = "relu"
     init: str = "he"
     optimizer: str = "adam"
-    k: int = 100                    # L_k for evaluation
-    aevb_lr: float = 1e-3
-    aevb_samples: int = 1           # L in the assignment's eq. (9)
-    wake_lr: float = 1e-3
-    sleep_lr: float = 1e-4
-    wake_samples: int = 1
-    sleep_samples: int = 100        # fantasies per sleep step
+    k: int = 100                                                # L_k for evaluation
+    aevb_lr: float = setting(1e-3, ("aevb",))
+    aevb_samples: int = setting(1, ("aevb",))                   # L in the assignment's eq. (9)
+    wake_lr: float = setting(1e-3, ("wake_sleep",))
+    sleep_lr: float = setting(1e-4, ("wake_sleep",))
+    wake_samples: int = setting(1, ("wake_sleep",))
+    sleep_samples: int = setting(100, ("wake_sleep", "rws"))    # fantasies per sleep step
     n_train: int = 60000            # training images used (a prefix of the standard set)
     n_eval_train: int = 10000       # training images on which L_k is evaluated (all 60,000 with --backend cupy)
     n_test: int = 10000
-    sweep_epochs: int = 10          # length of each short run of the sleep learning-rate sweep
-    sweep_sleep_lrs: tuple[float, ...] = (1e-5, 1e-4, 3e-4, 1e-3)
-    truth: bool = True              # log p(x) by quadrature (2-D codes only), derivations/10-ground-truth.md
-    truth_images: int = 500         # test images of the bound hierarchy after training (log p(x): all of them)
-    truth_track_images: int = 50    # test and training images whose log p(x) is tracked
-    truth_track_every: int = 20     # epochs between tracked log p(x) evaluations (and the last epoch)
-    truth_test_set: bool = False    # log p(x) on every test image after training (on by default on a GPU)
-    truth_ks: tuple[int, ...] = (1, 10, 100, 1000, 5000)
+    sweep_epochs: int = setting(10, NONE)                       # each short run of the sleep learning-rate sweep
+    sweep_sleep_lrs: tuple[float, ...] = setting((1e-5, 1e-4, 3e-4, 1e-3), NONE)
+    truth: bool = setting(True, NONE)               # log p(x) by quadrature (2-D codes only), derivations/10
+    truth_images: int = setting(500, NONE)          # test images of the bound hierarchy after training
+    truth_track_images: int = setting(50, NONE)     # test and training images whose log p(x) is tracked
+    truth_track_every: int = setting(20, NONE)      # epochs between tracked log p(x) evaluations (and the last)
+    truth_test_set: bool = setting(False, NONE)     # log p(x) on every test image (on by default on a GPU)
+    truth_ks: tuple[int, ...] = setting((1, 10, 100, 1000, 5000), NONE)
     binarize: str = "none"          # 'static' or 'dynamic' Bernoulli draws of the pixels (nprob/binarize.py)
-    iw_ks: tuple[int, ...] = (5, 50)   # samples per image of IWAE and RWS (derivations/11)
-    iw_lr: float = 1e-3             # learning rate of both networks in IWAE and RWS
-    rws_sleep: bool = False         # RWS also takes Wake-Sleep's sleep step (Bornschein and Bengio's option)
+    iw_ks: tuple[int, ...] = setting((5, 50), NONE)             # samples per image of IWAE and RWS
+    iw_lr: float = setting(1e-3, ("iwae", "rws"))               # both networks' learning rate in IWAE and RWS
+    rws_sleep: bool = setting(False, ("rws",))                  # RWS also takes Wake-Sleep's sleep step
 
     def __post_init__(self):
         require_valid(self)
@@ -92,15 +92,11 @@ class HelmholtzConfig:
         return self.truth and self.z_dim == 2
 
     def for_algorithm(self, name: str, k_train: int | None = None) -> dict:
-        """The settings a checkpoint of ``name`` must agree with (epochs may grow on resume).
+        """The settings a checkpoint of ``name`` must agree with (each field declares its runs; epochs may grow).
 
         ``k_train``: the samples per image of an IWAE or RWS run, recorded instead of the list ``iw_ks``.
         """
-        own = OWN_SETTINGS[name]
-        others = tuple(p for a, ps in OWN_SETTINGS.items() if a != name for p in ps)
-        kept = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
-                if k not in ("epochs", "eval_every", "iw_ks") and not k.startswith(("sweep_", "truth"))
-                and (k.startswith(own) or not k.startswith(others))}
+        kept = for_run(self, name)
         if name == "rws" and not self.rws_sleep:   # fantasies are drawn only by RWS's optional sleep step
             del kept["sleep_samples"]
         if self.tracks_truth:   # the tracked log p(x) curves must come from one image set and one quadrature
