@@ -12,6 +12,7 @@ from nprob.assignment.gan_games import inference_metrics
 from nprob.models import gan_losses
 from nprob.models.bigan import BiGAN
 from nprob.nn import MLP
+from nprob.training.gan_trainers import fit_discriminator
 from nprob.toy_data import parallel_lines
 
 LOG2, LOG4 = math.log(2), math.log(4)
@@ -113,7 +114,7 @@ def test_pairs_match_only_when_q_inverts_g(inverse, rng):
     net = MLP("disc", (4, 32, 32, 1), hidden="leaky_relu")
     p = params.allocate(net.shapes())
     net.init(p, rng, "glorot")
-    gan_theory.train_discriminator(net, p, real, fake, steps=1500)
+    fit_discriminator(net, p, real, fake, steps=1500)
     a_real, a_fake = net.forward(p, real())[0], net.forward(p, fake())[0]
     value = -float(gan_losses.discriminator_loss(a_real, a_fake)[0])
     if inverse:

@@ -10,36 +10,14 @@ import math
 import numpy as np
 from scipy import stats
 
-from .. import backend, optim, params
+from .. import backend, params
 from ..models import gan_losses as losses
-from ..models.gan import GAN, clip_weights
+from ..models.gan import GAN
 from ..nn import MLP
 from ..progress import progress_bar
 from ..stable import sigmoid
 from ..toy_data import parallel_lines
-from ..training.gan_trainers import Game, GANTrainer
-
-
-def train_discriminator(net: MLP, p, sample_real, sample_fake, steps: int, lr: float = 1e-3,
-                        critic: bool = False, clip: float = 0.01, verbose: bool = False, desc: str = ""):
-    """Fit ``net`` (a discriminator logit, or a clipped critic) to fixed real and fake samplers.
-
-    ``sample_real(n)``/``sample_fake(n)`` return device arrays; the generator does not move.
-    """
-    state = optim.adam_state(p) if not critic else optim.rmsprop_state(p)
-    loss_fn = losses.critic_loss if critic else losses.discriminator_loss
-    for _ in progress_bar(range(steps), desc=desc, disable=not verbose, leave=False):
-        a_real, c_real = net.forward(p, sample_real())
-        a_fake, c_fake = net.forward(p, sample_fake())
-        _, da_real, da_fake = loss_fn(a_real, a_fake)
-        grads = p.zeros_like()
-        net.backward(da_real, c_real, grads, need_dx=False)
-        net.backward(da_fake, c_fake, grads, need_dx=False)
-        if critic:
-            optim.rmsprop_step(p, grads, state, lr=lr)
-            clip_weights(p, clip)
-        else:
-            optim.adam_step(p, grads, state, lr=lr, beta1=0.5)
+from ..training.gan_trainers import Game, GANTrainer, fit_discriminator
 
 
 # ----------------------------------------------------------------------------- 1. optimal D
@@ -71,7 +49,7 @@ def optimal_discriminator(seed: int, steps: int, batch: int = 512, verbose: bool
     def fake():
         return backend.asarray((P_GEN[0] + P_GEN[1] * rng.standard_normal(batch))[:, None])
 
-    train_discriminator(net, p, real, fake, steps, verbose=verbose, desc="optimal D")
+    fit_discriminator(net, p, real, fake, steps, verbose=verbose, desc="optimal D")
     grid = np.linspace(-5, 5, 2001)
     dx = grid[1] - grid[0]
     pd, pg = _p_data(grid), _p_gen(grid)
@@ -119,7 +97,7 @@ def saturation(seed: int, d_steps: int, train_steps: int, batch: int = 256, verb
     for _ in range(0, d_steps, every):
         d_mean, norms = probe()
         curve.append({"d_fake": d_mean, **{f"grad_{k}": v for k, v in norms.items()}})
-        train_discriminator(model.discriminator, d, real, fake, every)
+        fit_discriminator(model.discriminator, d, real, fake, every)
     runs = {}
     for kind in losses.GENERATOR_LOSSES:   # the same weak G against the same strong D, same noise
         tr = GANTrainer(model, g0.copy(), d.copy(), Game(kind, 1e-3, 1e-3))
@@ -152,7 +130,7 @@ def parallel_line_distances(seed: int, thetas, steps: int, batch: int = 256, ver
             net = MLP("disc", (2, 64, 64, 1), hidden="leaky_relu")
             p = params.allocate(net.shapes())
             net.init(p, rng, "glorot")
-            train_discriminator(net, p, real, fake, steps, critic=critic, lr=5e-4 if critic else 1e-3)
+            fit_discriminator(net, p, real, fake, steps, critic=critic, lr=5e-4 if critic else 1e-3)
             xr, xf = backend.asarray(parallel_lines(0.0, 4000, rng)), backend.asarray(parallel_lines(theta, 4000, rng))
             a_real, _ = net.forward(p, xr)
             a_fake, cache = net.forward(p, xf)

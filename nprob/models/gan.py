@@ -67,18 +67,8 @@ class GAN:
         validate.batch(x_real, d.flat.dtype, "x_real")
         validate.batch(z, g.flat.dtype, "z")
         real, fake = self.packed(x_real), self.packed(self.generate(g, z))
-        a_real, cache_real = self.discriminator.forward(d, real)
-        a_fake, cache_fake = self.discriminator.forward(d, fake)
-        if critic:
-            loss, da_real, da_fake = losses.critic_loss(a_real, a_fake)
-            out_real, out_fake = a_real.mean(), a_fake.mean()
-        else:
-            loss, da_real, da_fake = losses.discriminator_loss(a_real, a_fake)
-            out_real, out_fake = sigmoid(a_real).mean(), sigmoid(a_fake).mean()
-        grads = d.empty_like()
-        self.discriminator.backward(da_real, cache_real, grads, need_dx=False, accumulate=False)
-        self.discriminator.backward(da_fake, cache_fake, grads, need_dx=False)
-        scalars = {"d_loss": loss, "d_real": out_real, "d_fake": out_fake}
+        scalars, grads = discriminator_loss_and_grads(self.discriminator, d, real, fake, critic)
+        loss = scalars["d_loss"]
         if penalty:
             if not critic or eps is None or real.shape != fake.shape:
                 raise ValueError("a gradient penalty needs a critic, eps, and as many real as fake samples")
@@ -111,3 +101,24 @@ def clip_weights(d, bound: float) -> None:
     """Keep every critic parameter in [-bound, bound] (WGAN's crude Lipschitz constraint)."""
     xp = backend.get_array_module(d.flat)
     xp.clip(d.flat, -bound, bound, out=d.flat)
+
+
+def discriminator_loss_and_grads(net: MLP, d, real, fake, critic: bool = False):
+    """A discriminator's (or, with ``critic=True``, an Earth-Mover critic's) loss on inputs ``real`` and
+    ``fake`` (N, net input) and its gradient in ``d``: eq. (6.1)'s negative, or the critic loss of page 7.
+
+    The core of :meth:`GAN.discriminator_loss_and_grads`, for any samplers (a fixed density needs no G).
+    Returns ({'d_loss', 'd_real', 'd_fake'}, grad_d), d_real and d_fake being mean D (or mean f).
+    """
+    a_real, cache_real = net.forward(d, real)
+    a_fake, cache_fake = net.forward(d, fake)
+    if critic:
+        loss, da_real, da_fake = losses.critic_loss(a_real, a_fake)
+        out_real, out_fake = a_real.mean(), a_fake.mean()
+    else:
+        loss, da_real, da_fake = losses.discriminator_loss(a_real, a_fake)
+        out_real, out_fake = sigmoid(a_real).mean(), sigmoid(a_fake).mean()
+    grads = d.empty_like()
+    net.backward(da_real, cache_real, grads, need_dx=False, accumulate=False)
+    net.backward(da_fake, cache_fake, grads, need_dx=False)
+    return {"d_loss": loss, "d_real": out_real, "d_fake": out_fake}, grads

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from .. import backend, validate
 from ..models.bigan import BiGAN
-from ..models.gan import GAN, clip_weights
+from ..models.gan import GAN, clip_weights, discriminator_loss_and_grads
+from ..progress import progress_bar
 from .trainers import Player, Trainer
 
 LOSSES = ("minimax", "nonsaturating", "critic")
@@ -122,3 +123,14 @@ class BiGANTrainer(Trainer):
         self.players["g"].step(grad_g)
         self.players["q"].step(grad_q)
         return {**d_scalars, **gq_scalars}
+
+
+def fit_discriminator(net, d, sample_real, sample_fake, steps: int, lr: float = 1e-3, critic: bool = False,
+                      clip: float = 0.01, verbose: bool = False, desc: str = ""):
+    """``steps`` steps of a discriminator (Adam, beta1 = 0.5) or of a critic clipped at ``clip`` (RMSprop) with
+    parameters ``d`` on fresh batches ``sample_real()`` and ``sample_fake()``; nothing else moves."""
+    player = Player(d, lr, "rmsprop" if critic else "adam", options={} if critic else {"beta1": 0.5})
+    for _ in progress_bar(range(steps), desc=desc, disable=not verbose, leave=False):
+        player.step(discriminator_loss_and_grads(net, d, sample_real(), sample_fake(), critic)[1])
+        if critic:
+            clip_weights(d, clip)
