@@ -20,6 +20,7 @@ from scipy.stats import norm
 from .. import backend, checkpoint
 from ..stable import sigmoid
 from ..toy_data import MIXTURES
+from .toy_games import toy_samples
 
 GRID = 20            # the latent manifold is decoded on a GRID x GRID lattice
 DIGITS, SCATTER = 100, 5000
@@ -95,7 +96,6 @@ def vae_mnist(trainers: dict, seed: int, mnist, out: Path) -> dict:
 def gans(toy: dict, mnist_games: dict, cfg, mnist, out: Path) -> None:
     """Section 2's pictures: ``toy`` {(mixture, method): trainer} of the first seed, ``mnist_games``
     {name: trainer}; stores the arrays."""
-    from .toy_games import toy_samples
     digits, scatter = picks(cfg.seed, len(mnist.x_test))
     arrays = {f"toy.{data}.{method}": toy_samples(tr, 2500, cfg.seed) for (data, method), tr in toy.items()
               if data in MIXTURES}

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import checkpoint
-from . import bound_training_report, discrete_latents_report, figure_data, ground_truth_report, plots
+from . import bound_training_report, discrete_latents_report, figure_data, ground_truth_report, gans_report, plots
+from .report_text import write_report
 from .vae_mnist import ALGORITHMS, HelmholtzConfig
 
 
@@ -45,8 +46,6 @@ def draw(metrics: dict, arrays: dict | None, cfg: HelmholtzConfig, figures: Path
 
 def build(out: Path, verbose: bool = True) -> Path:
     """Redraw every figure and rewrite ``report.md`` and ``summary.json`` in ``out``."""
-    from . import gans_report
-    from .report_text import write_report
     metrics_path = out / "metrics.json"
     if not metrics_path.exists():
         raise FileNotFoundError(f"{metrics_path} does not exist: train first (run_all.py without --plots-only)")
