@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import norm
 
 from .. import backend, checkpoint
+from ..distributions import bernoulli_log_likelihood
 from ..stable import sigmoid
 from ..toy_data import MIXTURES
 from .toy_games import toy_samples
@@ -68,7 +69,7 @@ def vae_mnist(trainers: dict, seed: int, mnist, out: Path) -> dict:
         mu, logvar, _ = model.encode(enc, backend.asarray(x))
         logits = host(model.decode(dec, mu)[0])
         recon = sigmoid(logits)
-        ce = np.sum(np.logaddexp(0, logits) - x * logits, axis=1)         # -log p(x | z = mu), per digit
+        ce = -bernoulli_log_likelihood(x, logits)                          # -log p(x | z = mu), per digit
         z_scatter, logvar_scatter, _ = model.encode(enc, backend.asarray(mnist.x_test[scatter]))
         z_scatter, logvar_scatter = host(z_scatter), host(logvar_scatter)
         labels = mnist.y_test[scatter]
