@@ -1,5 +1,8 @@
 """Benchmarks: ``python -m benchmarks --backend numpy|cupy [--quick] [--json FILE]``.
 
+With ``--backend cupy`` and no GPU (the CuPy stand-in) it counts instead of timing:
+launches, syncs and bytes per step (:mod:`benchmarks.gpu_counts`).
+
 Measured in one process, after a warm-up. The machine's speed drifts by tens of percent
 from minute to minute, so what is compared is measured in alternation: each round times
 nprob's step, its GEMM floor (and PyTorch's step), and the reported numbers are medians over
@@ -105,6 +108,9 @@ def main(argv=None) -> int:
     except backend.BackendError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    if backend.is_standin():   # no GPU: the stand-in's timings mean nothing, its counts are what it measures
+        from . import gpu_counts
+        return gpu_counts.main((["--quick"] if args.quick else []) + (["--json", str(args.json)] if args.json else []))
     from nprob.data import load_mnist
     mnist = load_mnist(verbose=False)
     x = backend.asarray(mnist.x_train[:20000])

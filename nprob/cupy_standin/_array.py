@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
+from . import _counts
 from ._names import names
 
 IMPLICIT = ("Implicit conversion to a NumPy array is not allowed. "
@@ -54,11 +55,24 @@ def unwrap(value):
     return value
 
 
+def _arrays(value) -> list:
+    """The NumPy arrays in a result (a tuple of them, or one)."""
+    if isinstance(value, (tuple, list)):
+        return [v for item in value for v in _arrays(item)]
+    return [value] if isinstance(value, np.ndarray) else []
+
+
 def call(func, args, kwargs):
-    """Run the NumPy ``func`` on unwrapped arguments (host arrays refused) and wrap what it returns."""
+    """Run the NumPy ``func`` on unwrapped arguments (host arrays refused) and wrap what it returns,
+    counting its launches, syncs and fresh bytes (:mod:`._counts`)."""
     args, kwargs = unwrap(args), unwrap(kwargs)
     with np.errstate(all="ignore"):
-        return wrap(func(*args, **kwargs))
+        result = func(*args, **kwargs)
+    name = getattr(func, "__name__", "")
+    made = _arrays(result) + [np.asarray(r) for r in (result if isinstance(result, tuple) else (result,))
+                              if isinstance(r, np.generic)]
+    _counts.record(_counts.launches_of(name, args, made), _counts.syncs_of(name, args), _counts.fresh_bytes(made))
+    return wrap(result)
 
 
 def _operand(value):
@@ -94,6 +108,8 @@ class ndarray(NDArrayOperatorsMixin):
             kwargs["where"] = _operand(kwargs["where"])
         with np.errstate(all="ignore"):
             result = getattr(ufunc, method)(*map(_operand, inputs), **kwargs)
+        _counts.record(launches=1, nbytes=0 if out is not None else _counts.fresh_bytes(
+            [np.asarray(result)] if np.isscalar(result) else _arrays(result)))
         if out is not None:
             return out[0] if len(out) == 1 else out
         return wrap(result)
@@ -117,7 +133,8 @@ class ndarray(NDArrayOperatorsMixin):
     # ------------------------------------------------------------------ explicit ways home
 
     def get(self, stream=None, order="C", out=None, blocking=True):
-        """A host copy (``cupy.ndarray.get``)."""
+        """A host copy (``cupy.ndarray.get``): one copy, and the host waits for it."""
+        _counts.record(launches=1, syncs=1)
         if out is None:
             return np.array(self._a, order=order)
         out[...] = self._a
@@ -127,27 +144,35 @@ class ndarray(NDArrayOperatorsMixin):
         """Copy a host array of the same shape and dtype in (``cupy.ndarray.set``)."""
         if not isinstance(arr, np.ndarray) or arr.shape != self._a.shape or arr.dtype != self._a.dtype:
             raise ValueError("set() needs a numpy.ndarray of the same shape and dtype")
+        _counts.record(launches=1)
         self._a[...] = arr
 
     def item(self):
+        _counts.record(syncs=1)
         return self._a.item()
 
     def tolist(self):
+        _counts.record(syncs=1)
         return self._a.tolist()
 
     def __float__(self):
+        _counts.record(syncs=1)
         return float(self._a)
 
     def __int__(self):
+        _counts.record(syncs=1)
         return int(self._a)
 
     def __complex__(self):
+        _counts.record(syncs=1)
         return complex(self._a)
 
     def __bool__(self):
+        _counts.record(syncs=1)
         return bool(self._a)
 
     def __format__(self, spec):
+        _counts.record(syncs=1)
         return format(self._a, spec)
 
     def __repr__(self):
@@ -167,9 +192,16 @@ class ndarray(NDArrayOperatorsMixin):
         return (wrap(row) for row in self._a)
 
     def __getitem__(self, key):
-        return wrap(self._a[unwrap(key)])
+        raw = unwrap(key)
+        result = self._a[raw]
+        arrays = [k for k in (raw if isinstance(raw, tuple) else (raw,)) if isinstance(k, (np.ndarray, list))]
+        if arrays:   # a gather; a boolean mask's result size is read back first
+            _counts.record(launches=1, syncs=int(any(np.asarray(k).dtype == bool for k in arrays)),
+                           nbytes=np.asarray(result).nbytes)
+        return wrap(result)
 
     def __setitem__(self, key, value):
+        _counts.record(launches=1)   # a fill, a scatter or a copy in
         if isinstance(value, np.ndarray) and value.ndim > 0:
             if key != slice(None):   # CuPy copies a host array in only through a[:] = host
                 raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
@@ -178,9 +210,11 @@ class ndarray(NDArrayOperatorsMixin):
         self._a[unwrap(key)] = _operand(value)
 
     def __copy__(self):
+        _counts.record(launches=1, nbytes=self._a.nbytes)
         return wrap(self._a.copy())
 
     def __deepcopy__(self, memo):
+        _counts.record(launches=1, nbytes=self._a.nbytes)
         return wrap(self._a.copy())
 
 

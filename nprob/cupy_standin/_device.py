@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _counts
 from ._array import call
 from ._names import names
 
@@ -58,7 +59,7 @@ class Stream:
     null = None
 
     def synchronize(self) -> None:
-        pass
+        _counts.record(syncs=1)
 
     def __enter__(self):
         return self
@@ -77,7 +78,7 @@ class Device:
         self.id = 0
 
     def synchronize(self) -> None:
-        pass
+        _counts.record(syncs=1)
 
 
 class MemoryPool:
@@ -115,7 +116,11 @@ class Fused:
         self.__doc__ = getattr(func, "__doc__", None)
 
     def __call__(self, *args, **kwargs):
-        return self._func(*args, **kwargs)
+        with _counts.suspended():             # one kernel, however many operations the readable form has
+            result = self._func(*args, **kwargs)
+        outputs = result if isinstance(result, tuple) else (result,)
+        _counts.record(launches=1, nbytes=_counts.fresh_bytes([o._a for o in outputs if hasattr(o, "_a")]))
+        return result
 
 
 def fuse(*args, **kwargs):
