@@ -66,3 +66,26 @@ def test_the_toy_sweep_records_each_variant_and_resumes(tmp_path):
     assert (tmp_path / "curves.png").stat().st_size > 0
     with pytest.raises(SystemExit, match="no rows of variant 'other'"):
         toy_sweep.main([str(tmp_path / "r.json"), "--figure", "other", str(tmp_path / "none.png")])
+
+
+def test_the_gpu_check_script_runs_every_step_and_keeps_going_after_a_failure(tmp_path):
+    """benchmarks/gpu_check.sh with a stand-in interpreter that records its calls (the first fails)."""
+    import os
+    import subprocess
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/usr/bin/env bash\necho "$@" >> {tmp_path}/calls\n'
+                    '[[ "$*" == *pytest* ]] && exit 3\nexit 0\n')
+    fake.chmod(0o755)
+    bin_dir = tmp_path / "bin"          # an nvidia-smi that is there
+    bin_dir.mkdir()
+    (bin_dir / "nvidia-smi").write_text("#!/usr/bin/env bash\necho GPU\n")
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "PYTHON": str(fake), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "benchmarks/gpu_check.sh"], cwd=root, env=env, capture_output=True, text=True)
+    summary = (tmp_path / "out" / "summary.txt").read_text()
+    assert done.returncode == 0 and "tests: exit 3" in summary and "quick_run: exit 0" in summary
+    calls = (tmp_path / "calls").read_text()
+    assert "pytest" in calls and "--backend cupy --quick --json" in calls and "run_all.py --quick --backend cupy" in calls
+    assert len(list((tmp_path / "out").iterdir())) <= 8   # what the device tool brings back
