@@ -82,6 +82,40 @@ def evaluations(images: int) -> dict:
     return out
 
 
+# An estimate, not a measurement. A step's launches are issued by the host while the device works on
+# earlier ones, so a step takes about max(host time, device time):
+# * host: (launches + syncs) x the CPU time of one CuPy call. CuPy's own "Performance Best Practices" page
+#   (docs.cupy.dev, user_guide/performance.html) times `cp.sqrt(cp.sum(a**2, axis=-1))` (3 kernels) at
+#   44.4 us of CPU time and `cp.arange(1000).sum()` (2 kernels) at 49.4 us: 15 to 25 us per call. A sync is
+#   taken to cost one more call (an assumption).
+# * device: 6 flops per parameter and data row (nprob.training.threads.step_flops; rows = k x batch for IWAE
+#   and RWS, whose decoder sees every sample) at the H100 SXM's FP32 peak without tensor cores, 66.9 TFLOP/s,
+#   plus every fresh byte written and read once at 3.35 TB/s (NVIDIA's Hopper figures, as tabulated at
+#   glennklockwood.com/garden/processors/h100).
+SECONDS_PER_CALL = (15e-6, 25e-6)
+H100_FP32_PEAK, H100_BANDWIDTH = 66.9e12, 3.35e12
+
+
+def steps_per_epoch(name: str) -> int:
+    from nprob.assignment import toy_games
+    from nprob.assignment.gans import GANConfig
+    if name.startswith("toy_"):
+        return toy_games.TOY_POINTS // toy_games.rows_per_step(GANConfig(), name[len("toy_"):])
+    return 60000 // BATCH
+
+
+def h100_estimate(trainers: dict, steps: dict) -> dict:
+    """Estimated seconds per epoch on an H100 for each trainer: [low, high], from the counts above."""
+    from nprob.training.threads import step_flops
+    out = {}
+    for name, c in steps.items():
+        rows = batch_for(name).shape[0] * getattr(trainers[name], "k", 1)
+        device = step_flops(trainers[name], rows) / H100_FP32_PEAK + 2 * c["bytes"] / H100_BANDWIDTH
+        out[name] = [round(steps_per_epoch(name) * max((c["launches"] + c["syncs"]) * t, device), 3)
+                     for t in SECONDS_PER_CALL]
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.gpu_counts", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="evaluations on 100 images instead of 1,000")
@@ -95,9 +129,14 @@ def main(argv=None) -> int:
     if not backend.is_standin():
         print("counts come from the CuPy stand-in: run with NPROB_CUPY_STANDIN=1", file=sys.stderr)
         return 2
-    steps = {name: per_step(tr, batch_for(name)) for name, tr in trainers().items()}
+    made = trainers()
+    steps = {name: per_step(tr, batch_for(name)) for name, tr in made.items()}
     result = {"counted_on": "the CuPy stand-in (counts of the code's structure, not timings)",
               "batch": BATCH, "per_training_step": steps, "evaluations": evaluations(100 if args.quick else 1000),
+              "estimated_h100_seconds_per_epoch": {
+                  "note": "an estimate from the counts, not a measurement: steps x max((launches + syncs) x "
+                          "15-25 us per CuPy call, flops at 66.9 TFLOP/s + fresh bytes twice at 3.35 TB/s)",
+                  "low_high": h100_estimate(made, steps)},
               "python": platform.python_version(), "numpy": np.__version__}
     print(f"{'per training step':32s} {'launches':>9s} {'syncs':>6s} {'MiB':>8s}")
     for name, c in {**steps, **result["evaluations"]}.items():
