@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from . import backend
 from .params import ParamDict
 
@@ -43,7 +45,8 @@ FLUSH_BELOW = 1e-30    # |m|, v below this are set to 0: their effect on a step 
 
 def adam_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 1e-3,
               beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-    """Adam (Kingma and Ba, 2015) with bias correction, in ten passes over the parameters.
+    """Adam (Kingma and Ba, 2015) with bias correction, in ten passes over the parameters (NumPy) or one
+    fused kernel (CuPy, :data:`ADAM_KERNEL`).
 
     The textbook update is
         m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
@@ -71,19 +74,50 @@ def adam_step(params: ParamDict, grads: ParamDict, state: dict, lr: float = 1e-3
     lr_t, eps_t = lr * (1 - beta1) * correction / (1 - beta1**t), eps * correction
     p, g, m, v, tmp = params.flat, grads.flat, state["m_sum"], state["v_sum"], state["_scratch"]
     f = g.dtype.type
-    m *= f(beta1)
-    m += g
-    v *= f(beta2)
-    xp.multiply(g, g, out=tmp)
-    v += tmp
-    xp.sqrt(v, out=tmp)
-    tmp += f(eps_t)
-    xp.divide(m, tmp, out=tmp)
-    tmp *= f(lr_t)
-    p -= tmp
+    if xp is not np:   # CuPy: the same update as one fused kernel instead of ten launches
+        _adam_kernel(xp)(g, f(beta1), f(beta2), f(lr_t), f(eps_t), p, m, v)
+    else:
+        _adam_passes(xp, p, g, m, v, tmp, f(beta1), f(beta2), f(lr_t), f(eps_t))
     if t % FLUSH_EVERY == 0:
         m[xp.abs(m) < FLUSH_BELOW] = 0
         v[v < FLUSH_BELOW] = 0
+
+
+def _adam_passes(xp, p, g, m, v, tmp, beta1, beta2, lr_t, eps_t):
+    """The update of :func:`adam_step` in ten in-place passes (NumPy: no temporaries)."""
+    m *= beta1
+    m += g
+    v *= beta2
+    xp.multiply(g, g, out=tmp)
+    v += tmp
+    xp.sqrt(v, out=tmp)
+    tmp += eps_t
+    xp.divide(m, tmp, out=tmp)
+    tmp *= lr_t
+    p -= tmp
+
+
+def adam_update(g, beta1, beta2, lr_t, eps_t, p, m, v):
+    """The readable form of the fused kernel ADAM_KERNEL: the ten passes as three statements, same order."""
+    m *= beta1
+    m += g
+    v *= beta2
+    v += g * g
+    p -= m / (backend.get_array_module(v).sqrt(v) + eps_t) * lr_t
+
+
+# The CUDA form of adam_update: inputs, in-place outputs, and the operation (CuPy's ElementwiseKernel).
+ADAM_KERNEL = ("T g, T beta1, T beta2, T lr_t, T eps_t", "T p, T m, T v",
+               "m = m * beta1 + g; v = v * beta2 + g * g; p -= m / (sqrt(v) + eps_t) * lr_t;", "nprob_adam")
+_KERNELS = {}
+
+
+def _adam_kernel(xp):
+    """One kernel for the CuPy path: ADAM_KERNEL compiled on a GPU; on the CuPy stand-in, which runs no CUDA
+    source, :func:`adam_update` as a fused function (one launch, the readable form executed)."""
+    if xp not in _KERNELS:
+        _KERNELS[xp] = xp.fuse(adam_update) if backend.is_standin(xp) else xp.ElementwiseKernel(*ADAM_KERNEL)
+    return _KERNELS[xp]
 
 
 def rmsprop_state(params: ParamDict) -> dict:

@@ -62,3 +62,38 @@ def test_vanishing_moments_are_flushed_to_zero():
     optim.adam_step(p, g, state)            # the step with t % FLUSH_EVERY == 0
     assert state["m_sum"][0] == 0 and state["m_sum"][2] == 0 and state["m_sum"][1] != 0
     assert state["v_sum"][0] == 0 and state["v_sum"][2] != 0
+
+
+def _adam_run(rng_seed: int, steps: int, dtype=np.float32):
+    """Parameters after ``steps`` Adam steps on fixed random gradients, on the active backend (host copy)."""
+    rng = np.random.default_rng(rng_seed)
+    p = params.allocate({"w": (300,), "b": (7,)}, dtype=dtype)
+    p.flat[...] = backend.asarray(rng.standard_normal(307), dtype=dtype)
+    state, g = optim.adam_state(p), p.zeros_like()
+    for _ in range(steps):
+        g.flat[...] = backend.asarray(rng.standard_normal(307) * 10.0 ** rng.integers(-6, 2, 307), dtype=dtype)
+        optim.adam_step(p, g, state, lr=1e-3, beta1=0.9, beta2=0.999)
+    return backend.to_host(p.flat)
+
+
+@pytest.mark.gpu
+def test_the_fused_adam_kernel_is_one_launch_and_equals_the_numpy_update(cupy_backend):
+    """Issue 24: the CuPy path's Adam is one fused kernel (ten launches before); on the stand-in its readable
+    form runs and equals NumPy's ten passes to the bit, on a GPU to float32 rounding."""
+    import warnings
+    from nprob import cupy_standin
+    fused = _adam_run(3, 2 * optim.FLUSH_EVERY + 7)
+    backend.use("numpy")
+    reference = _adam_run(3, 2 * optim.FLUSH_EVERY + 7)
+    if backend.is_standin(cupy_backend):
+        np.testing.assert_array_equal(fused, reference)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", backend.StandinWarning)
+            backend.use("cupy")
+        p = params.allocate({"w": (5,)})
+        state, g = optim.adam_state(p), p.zeros_like()
+        with cupy_standin.counting() as c:
+            optim.adam_step(p, g, state)
+        assert c.launches == 1 and c.syncs == 0
+    else:
+        np.testing.assert_allclose(fused, reference, rtol=1e-5, atol=1e-7)
