@@ -18,12 +18,17 @@ from ..stable import normalised_weights, sigmoid
 from .binary_helmholtz import PRIOR, BinaryHelmholtzMachine
 
 
-def _codes_from_q(model: BinaryHelmholtzMachine, enc, gen, x, u):
+def _codes_from_q(model: BinaryHelmholtzMachine, enc, gen, x, u, check_values: bool = True):
     """The prologue every data-side estimator shares: check x (N, D) and u (L, N, J) or (N, J), draw codes
-    h from q with u, and evaluate log p(x, h). Returns (a, recognition cache, h, log p(x, h), pieces)."""
+    h from q with u, and evaluate log p(x, h). Returns (a, recognition cache, h, log p(x, h), pieces).
+
+    ``check_values=False`` skips reading u's values (a host sync on a GPU), for callers that drew u from a
+    uniform generator themselves (the trainers); shapes and dtypes are checked either way.
+    """
     validate.batch(x, gen.flat.dtype, "x")
     u = validate.noise(validate.float_array(u, gen.flat.dtype, "u"), x.shape[0], model.h_dim, "u")
-    validate.uniforms(u)
+    if check_values:
+        validate.uniforms(u)
     a, cache = model.recognition(enc, x)
     h = model.sample(a, u)
     lj, pieces = log_joint(model, gen, x, h)
@@ -55,9 +60,9 @@ def recognition_grads(model: BinaryHelmholtzMachine, enc, a, cache, h, c):
     return g
 
 
-def wake_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u):
+def wake_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u, check_values: bool = True):
     """Wake phase (result 12.4): codes from q, theta climbs log p(x, h). x: (N, D); u: (L, N, J)."""
-    _, _, h, lj, pieces = _codes_from_q(model, enc, gen, x, u)
+    _, _, h, lj, pieces = _codes_from_q(model, enc, gen, x, u, check_values)
     c = backend.get_array_module(lj).full_like(lj, 1.0 / lj.size)
     return {"wake": -lj.mean()}, generative_grads(model, gen, x, h, c, pieces)
 
@@ -79,12 +84,12 @@ def sleep_loss_and_grads(model: BinaryHelmholtzMachine, enc, h, x_dream):
     return {"sleep": -lq.mean()}, recognition_grads(model, enc, a, cache, h[None], c)
 
 
-def rws_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u):
+def rws_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u, check_values: bool = True):
     """Reweighted wake-sleep (result 12.4 with 11.2): k codes per image from q, normalised weights.
 
     x: (N, D); u: (K, N, J). Returns ({'loss': -L_k estimate, 'wake_phi'}, (grad_enc, grad_gen)).
     """
-    a, cache, h, lj, pieces = _codes_from_q(model, enc, gen, x, u)
+    a, cache, h, lj, pieces = _codes_from_q(model, enc, gen, x, u, check_values)
     lq = model.log_q(a, h)
     w, estimate = normalised_weights(lj - lq)                                    # eq. (11.1)
     c = w * x.dtype.type(1.0 / x.shape[0])
@@ -92,16 +97,21 @@ def rws_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u):
     return scalars, (recognition_grads(model, enc, a, cache, h, c), generative_grads(model, gen, x, h, c, pieces))
 
 
-def score_function_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u, baseline: float):
+def score_function_loss_and_grads(model: BinaryHelmholtzMachine, enc, gen, x, u, baseline,
+                                  check_values: bool = True):
     """The ELBO's score-function estimator with a baseline, the surrogate (12.6). x: (N, D); u: (L, N, J).
 
-    Returns ({'loss': -ELBO estimate, 'signal': mean learning signal s}, (grad_enc, grad_gen)); the caller
-    keeps the running mean of 'signal' that becomes the next step's baseline.
+    ``baseline``: a finite number, or a 0-d array on the device (with ``check_values=False``: a trainer's
+    running mean, kept on the device so that a step never waits for the host). Returns ({'loss': -ELBO
+    estimate, 'signal': mean learning signal s}, (grad_enc, grad_gen)); the caller keeps the running mean
+    of 'signal' that becomes the next step's baseline.
     """
-    baseline = validate.number(baseline, "baseline")
-    a, cache, h, lj, pieces = _codes_from_q(model, enc, gen, x, u)
+    if check_values:
+        baseline = validate.number(baseline, "baseline")
+    a, cache, h, lj, pieces = _codes_from_q(model, enc, gen, x, u, check_values)
     s = lj - model.log_q(a, h)                                                   # the learning signal, (L, N)
     inv = x.dtype.type(1.0 / s.size)
-    g_enc = recognition_grads(model, enc, a, cache, h, (s - s.dtype.type(baseline)) * inv)
+    beta = backend.get_array_module(s).asarray(baseline).astype(s.dtype)        # rounded as s.dtype.type(b) is
+    g_enc = recognition_grads(model, enc, a, cache, h, (s - beta) * inv)
     g_gen = generative_grads(model, gen, x, h, backend.get_array_module(s).full_like(s, inv), pieces)
     return {"loss": -s.mean(), "signal": s.mean()}, (g_enc, g_gen)

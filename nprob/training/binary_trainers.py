@@ -38,7 +38,7 @@ class BinaryWakeSleepTrainer(BinaryTrainer):
     def step(self, x, rng):
         enc, dec = self.players["enc"].params, self.players["dec"].params
         u = self._u(rng, 1, x.shape[0], self.model.h_dim)
-        wake, g_dec = estimators.wake_loss_and_grads(self.model, enc, dec, x, u)
+        wake, g_dec = estimators.wake_loss_and_grads(self.model, enc, dec, x, u, check_values=False)
         self.players["dec"].step(g_dec)
         h, x_dream = estimators.dream(self.model, dec, self._u(rng, self.sleep_samples, self.model.h_dim),
                                       self._u(rng, self.sleep_samples, self.model.x_dim))
@@ -58,8 +58,8 @@ class BinaryRWSTrainer(BinaryTrainer):
 
     def step(self, x, rng):
         enc, dec = self.players["enc"].params, self.players["dec"].params
-        scalars, (g_enc, g_dec) = estimators.rws_loss_and_grads(self.model, enc, dec, x,
-                                                                self._u(rng, self.k, x.shape[0], self.model.h_dim))
+        u = self._u(rng, self.k, x.shape[0], self.model.h_dim)
+        scalars, (g_enc, g_dec) = estimators.rws_loss_and_grads(self.model, enc, dec, x, u, check_values=False)
         self.players["dec"].step(g_dec)
         self.players["enc"].step(g_enc)
         return scalars
@@ -80,20 +80,25 @@ class ScoreFunctionTrainer(BinaryTrainer):
         self.samples, self.baseline = validate.count(samples, "samples"), None
 
     def step(self, x, rng):
+        """One step; the baseline stays on the device (a float64 0-d array), so the step never syncs."""
         enc, dec = self.players["enc"].params, self.players["dec"].params
         shape = (self.samples, x.shape[0], self.model.h_dim)
+        xp = backend.get_array_module(x)
         if self.baseline is None:
-            pilot, _ = estimators.score_function_loss_and_grads(self.model, enc, dec, x, self._u(rng, *shape), 0.0)
-            self.baseline = backend.to_float(pilot["signal"])
+            pilot, _ = estimators.score_function_loss_and_grads(self.model, enc, dec, x, self._u(rng, *shape), 0.0,
+                                                               check_values=False)
+            self.baseline = pilot["signal"].astype(np.float64)
         u = self._u(rng, *shape)
-        scalars, (g_enc, g_dec) = estimators.score_function_loss_and_grads(self.model, enc, dec, x, u, self.baseline)
+        scalars, (g_enc, g_dec) = estimators.score_function_loss_and_grads(self.model, enc, dec, x, u, self.baseline,
+                                                                          check_values=False)
         self.players["dec"].step(g_dec)
         self.players["enc"].step(g_enc)
-        self.baseline += BASELINE_RATE * (backend.to_float(scalars["signal"]) - self.baseline)
-        return {**scalars, "baseline": np.float64(self.baseline)}
+        self.baseline = self.baseline + xp.float64(BASELINE_RATE) * (scalars["signal"].astype(np.float64)
+                                                                      - self.baseline)
+        return {**scalars, "baseline": self.baseline}
 
     def buffers(self):
-        return {"baseline": np.array(np.nan if self.baseline is None else self.baseline)}
+        return {"baseline": np.array(np.nan) if self.baseline is None else backend.to_host(self.baseline)}
 
     def load_buffers(self, arrays):
         """Restore the baseline; a checkpoint is written only after steps, so its baseline must be there and
@@ -102,4 +107,4 @@ class ScoreFunctionTrainer(BinaryTrainer):
         if value is None or not np.isfinite(value):
             raise CheckpointError(f"the checkpoint's score-function baseline is {value} (a finite number is "
                                   "written after every epoch): it is damaged; delete it to start that run afresh")
-        self.baseline = value
+        self.baseline = backend.asarray(np.float64(value), dtype=np.float64)
