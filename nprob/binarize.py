@@ -19,17 +19,22 @@ from . import backend, validate
 MODES = ("none", "static", "dynamic")
 
 
-def draw(x, u):
+def draw(x, u, check_values: bool = True):
     """One Bernoulli draw per pixel with the grey level as its probability: (u < x) in x's dtype.
 
     x: (..., D) grey levels in [0, 1]; u: Uniform(0, 1) draws of exactly x's shape (one per pixel, never
-    broadcast), host or device like x. Raw 0..255 pixels, NaN and mis-shaped noise are refused.
+    broadcast), host or device like x. Raw 0..255 pixels, NaN and mis-shaped noise are refused;
+    ``check_values=False`` skips reading the values (a host sync on a GPU) for a caller that checked x once
+    and drew u itself (the training loop), keeping the checks of dtypes and shapes.
     """
-    validate.unit_interval(x, "x")
+    validate.float_array(x, getattr(x, "dtype", None), "x")
     if getattr(u, "shape", None) != x.shape:
         raise ValueError(f"u must have the images' shape {tuple(x.shape)} (one draw per pixel), got "
                          f"{getattr(u, 'shape', type(u).__name__)}")
-    validate.uniforms(validate.float_array(u, u.dtype, "u"))
+    validate.float_array(u, u.dtype, "u")
+    if check_values:
+        validate.unit_interval(x, "x")
+        validate.uniforms(u)
     return (u < x).astype(x.dtype)
 
 

@@ -68,3 +68,24 @@ def test_every_training_step_keeps_its_launch_and_sync_budget(standin):
     assert not over, over
     assert set(BUDGET) == set(gpu_counts.trainers())
     assert all(syncs == 0 for _, syncs in BUDGET.values())   # the epoch loop alone reads scalars back
+
+
+def test_dynamic_binarisation_adds_no_sync_to_a_step(standin, tmp_path):
+    """The loop checks the grey levels once; each batch's draw then reads nothing back: an epoch of 8
+    batches syncs as often as one of 4."""
+    from nprob.training.loop import fit
+    from nprob.training.trainers import Trainer
+
+    class Draws(Trainer):
+        name, players = "draws", {}
+
+        def step(self, x, rng):
+            return {"loss": x.mean()}
+
+    def syncs(rows):
+        x = backend.asarray(np.full((rows, 6), 0.5, np.float32))
+        with standin.counting() as c:
+            fit(Draws(), x, epochs=1, batch_size=10, seed=0, checkpoint_path=tmp_path / f"{rows}.npz", config={},
+                verbose=False, dynamic_binarize=True, log_every=1000)
+        return c.syncs
+    assert syncs(40) == syncs(80)

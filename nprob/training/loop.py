@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import backend, binarize, checkpoint
+from .. import backend, binarize, checkpoint, validate
 from . import state, threads
 from ..progress import progress_bar
 
@@ -99,6 +99,8 @@ def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint
             print(f"[nprob] {trainer.name}: resuming after epoch {start} from {ckpt}", file=sys.stderr)
 
     xp = backend.get_array_module(x_train)
+    if dynamic_binarize:   # checked once here, so that the per-batch draws need not read values back
+        validate.unit_interval(x_train, "x_train")
     steps = n // batch_size   # a last partial batch is dropped; each epoch sees a fresh order
     bar = progress_bar(total=max(epochs - start, 0) * steps, desc=trainer.name, unit="step", disable=not verbose)
     epoch, saved = start, start
@@ -112,7 +114,7 @@ def fit(trainer, x_train, *, epochs: int, batch_size: int, seed: int, checkpoint
                 for step in range(steps):
                     x = x_train[order[step * batch_size:(step + 1) * batch_size]]
                     if dynamic_binarize:
-                        x = binarize.draw(x, backend.uniform(rng, x.shape, x.dtype))
+                        x = binarize.draw(x, backend.uniform(rng, x.shape, x.dtype), check_values=False)
                     scalars = trainer.step(x, rng)
                     if records is None:
                         names = list(scalars)
