@@ -104,7 +104,8 @@ def coarse_map(log_joint, x, half_cells: int, step: float, seed_top, threshold: 
         weights = xp.exp(lw - peak)
         total, kept = weights.sum(axis=(1, 2)), (weights * inside).sum(axis=(1, 2))
         log_z[s:s + rows] = backend.to_host(xp.log(total) + peak[:, 0, 0]).astype(np.float64) + 2 * np.log(step)
-        left_out[s:s + rows] = np.log1p(backend.to_host((total - kept) / kept).astype(np.float64))
+        ratio = backend.to_host((total - kept) / xp.where(kept > 0, kept, 1)).astype(np.float64)
+        left_out[s:s + rows] = np.where(backend.to_host(kept) > 0, np.log1p(ratio), np.inf)   # no mass kept: unbounded
         region[s:s + rows] = backend.to_host(xp.stack([i0, i1, j0, j1], axis=1)) - half_cells
         tops[s:s + rows] = backend.to_host(top[:, 0, 0])
     return Coarse(log_z, region, left_out, tops)

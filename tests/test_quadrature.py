@@ -233,3 +233,20 @@ def test_empty_batches_and_wrong_seeds_are_refused():
         quadrature.log_marginal(MODEL, _dec(DX), np.zeros((0, DX)))
     with pytest.raises(ValueError, match="seeds"):
         quadrature.log_marginal(MODEL, _dec(DX), np.zeros((2, DX)), seeds=np.zeros((3, 4, 2)))
+
+
+def test_a_coarse_map_that_keeps_no_mass_says_unbounded_without_a_warning():
+    """When the seeds' best value lies far above every coarse value, the region falls back to the box's
+    centre; if all coarse mass lies elsewhere, the mass left out is unbounded (an unresolved image), and the
+    float32 division by zero that once said so with a RuntimeWarning is avoided."""
+    from nprob.lattice_sums import coarse_map
+
+    class Corner:   # a narrow bump at (-1.9, -1.9), far from the box's centre
+        def points(self, grid):
+            return grid
+
+        def __call__(self, x, grid):
+            return np.broadcast_to(-1000.0 * ((grid + 1.9) ** 2).sum(axis=1), (x.shape[0], grid.shape[0]))
+    x = np.zeros((2, 3), np.float32)
+    coarse = coarse_map(Corner(), x, half_cells=20, step=0.1, seed_top=np.full(2, 1e4), threshold=15.0, margin=2)
+    assert np.all(np.isinf(coarse.left_out)) and np.all(np.isfinite(coarse.log_z))
