@@ -21,7 +21,7 @@ from .settings import for_run
 from .toy_games import TOY_METHODS, toy_plan, train_toy
 
 
-MNIST_GAMES = ("mnist_gan", "mnist_bigan")   # the keys of :func:`mnist_trainers`, in its order
+MNIST_GAMES = ("mnist_gan", "mnist_bigan")   # the MNIST games, named once: the keys of mnist_trainers
 
 
 def mnist_plan(cfg, name: str, out: Path) -> dict:
@@ -58,9 +58,9 @@ def mnist_trainers(cfg):
     gan = GAN(x_dim=784, z_dim=cfg.mnist_z_dim, g_hidden=hidden, d_hidden=hidden, g_output="sigmoid")
     bigan = BiGAN(x_dim=784, z_dim=cfg.mnist_z_dim, g_hidden=hidden, q_hidden=hidden, d_hidden=hidden,
                   g_output="sigmoid")
-    return {"mnist_gan": GANTrainer(gan, *gan.init(rng), Game("nonsaturating", cfg.mnist_lr, cfg.mnist_lr)),
-            "mnist_bigan": BiGANTrainer(bigan, *bigan.init(rng), kind="nonsaturating", lr=cfg.mnist_lr,
-                                        lr_d=cfg.mnist_lr)}
+    return dict(zip(MNIST_GAMES, (   # built in this order: both draw their weights from one rng
+        GANTrainer(gan, *gan.init(rng), Game("nonsaturating", cfg.mnist_lr, cfg.mnist_lr)),
+        BiGANTrainer(bigan, *bigan.init(rng), kind="nonsaturating", lr=cfg.mnist_lr, lr_d=cfg.mnist_lr))))
 
 
 def mnist_experiment(cfg, out: Path, x_train, x_test, verbose: bool) -> dict:
