@@ -157,3 +157,77 @@ def test_each_toy_method_is_one_game_record_whose_name_and_critic_follow_from_it
         Game("minimax", clip=0.01)
     with pytest.raises(ValueError, match="not both"):
         Game("critic", clip=0.01, penalty=10.0)
+
+
+# ----------------------------------------------------------------------------- derivations/14 (14.7, 14.8, 14.13)
+
+from nprob.training.gan_trainers import Game  # noqa: E402
+
+SMALL = GAN(x_dim=3, z_dim=2, g_hidden=(5,), d_hidden=(6,), activation="tanh", g_output="sigmoid")
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("real_label", [1.0, 0.9, 0.7])
+def test_smoothed_and_noisy_discriminator_gradients(seed, real_label):
+    rng = np.random.default_rng(seed)
+    g, d = SMALL.init(rng, dtype=np.float64)
+    x, z = rng.random((4, 3)), rng.standard_normal((5, 2))
+    noise = (0.1 * rng.standard_normal((4, 3)), 0.1 * rng.standard_normal((5, 3)))
+    _, grads = SMALL.discriminator_loss_and_grads(g, d, x, z, real_label=real_label, instance_noise=noise)
+    f = lambda: SMALL.discriminator_loss_and_grads(g, d, x, z, real_label=real_label,  # noqa: E731
+                                                   instance_noise=noise)[0]["d_loss"]
+    assert max(check_params(f, d, grads).values()) < 1e-7
+
+
+def test_label_smoothing_moves_the_optimal_discriminator_to_alpha_times_d_star():
+    """For one point with logits free, the smoothed loss is minimised at D = alpha p_d / (p_d + p_g) (14.8):
+    with equal real and fake weight at the point, D* = alpha / 2."""
+    from nprob.models import gan_losses
+    a = np.linspace(-5, 5, 200001)[:, None]
+    loss = [float(gan_losses.discriminator_loss(ai[None], ai[None], 0.8)[0]) for ai in a[::1000]]
+    best = a[::1000][int(np.argmin(loss))][0]
+    assert 1 / (1 + np.exp(-best)) == pytest.approx(0.4, abs=0.01)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_generator_gradient_with_instance_noise(seed):
+    rng = np.random.default_rng(seed)
+    g, d = SMALL.init(rng, dtype=np.float64)
+    z, noise = rng.standard_normal((5, 2)), 0.2 * rng.standard_normal((5, 3))
+    _, grads = SMALL.generator_loss_and_grads(g, d, z, "nonsaturating", instance_noise=noise)
+    f = lambda: SMALL.generator_loss_and_grads(g, d, z, "nonsaturating", instance_noise=noise)[0]["g_loss"]  # noqa
+    assert max(check_params(f, g, grads).values()) < 1e-7
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_straight_through_gradient_is_the_gradient_of_its_surrogate(seed):
+    """(14.13): the gradient is that of theta -> loss(D(b + G_theta(z) - G_theta0(z))), b the binary draw at theta0."""
+    rng = np.random.default_rng(seed)
+    model = GAN(x_dim=3, z_dim=2, g_hidden=(5,), d_hidden=(6,), activation="tanh", g_output="sigmoid",
+                straight_through=True)
+    g, d = model.init(rng, dtype=np.float64)
+    z, u = rng.standard_normal((5, 2)), rng.random((5, 3))
+    x_draw = model.generate(g, z, u)
+    assert set(np.unique(x_draw)) <= {0.0, 1.0}
+    _, grads = model.generator_loss_and_grads(g, d, z, "nonsaturating", u=u)
+    probs0 = SMALL.generate(g, z)
+    f = lambda: SMALL.generator_loss_and_grads(g, d, z, "nonsaturating",  # noqa: E731
+                                               instance_noise=x_draw - probs0)[0]["g_loss"]
+    assert max(check_params(f, g, grads).values()) < 1e-7
+    with pytest.raises(ValueError, match="uniforms"):
+        model.generator_loss_and_grads(g, d, z, "nonsaturating")
+    with pytest.raises(ValueError, match="sigmoid"):
+        GAN(straight_through=True)
+
+
+def test_the_remedies_are_validated_and_named():
+    with pytest.raises(ValueError, match="real_label"):
+        Game(real_label=0.4)
+    with pytest.raises(ValueError, match="real_label"):
+        Game("critic", real_label=0.9)
+    with pytest.raises(ValueError):
+        Game(instance_noise=-0.1)
+    game = Game(real_label=0.9, instance_noise=0.1, noise_steps=100)
+    assert game.name == "gan_nonsaturating_smooth0.9_noise0.1" and "instance noise" in game.label
+    assert game.noise_at(0) == 0.1 and game.noise_at(50) == pytest.approx(0.05) and game.noise_at(200) == 0.0
+    assert Game().name == "gan_nonsaturating"

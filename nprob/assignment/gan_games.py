@@ -60,7 +60,7 @@ def mnist_trainers(cfg):
                   g_output="sigmoid")
     return dict(zip(MNIST_GAMES, (   # built in this order: both draw their weights from one rng
         GANTrainer(gan, *gan.init(rng), Game("nonsaturating", cfg.mnist_lr, cfg.mnist_lr)),
-        BiGANTrainer(bigan, *bigan.init(rng), kind="nonsaturating", lr=cfg.mnist_lr, lr_d=cfg.mnist_lr))))
+        BiGANTrainer(bigan, *bigan.init(rng), Game("nonsaturating", cfg.mnist_lr, cfg.mnist_lr)))))
 
 
 def mnist_experiment(cfg, out: Path, x_train, x_test, verbose: bool) -> dict:

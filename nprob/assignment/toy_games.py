@@ -52,7 +52,7 @@ def make_toy_trainer(cfg, method: str, seed: int):
     schedule = {"decay_steps": cfg.toy_steps, "final_lr_fraction": cfg.toy_lr_decay}
     if method == "bigan":
         model = BiGAN(x_dim=2, z_dim=2, g_hidden=cfg.toy_hidden, q_hidden=cfg.toy_hidden, d_hidden=cfg.toy_hidden)
-        return BiGANTrainer(model, *model.init(rng), kind="nonsaturating", lr=cfg.toy_bigan_lr, lr_d=cfg.toy_bigan_lr,
+        return BiGANTrainer(model, *model.init(rng), Game("nonsaturating", cfg.toy_bigan_lr, cfg.toy_bigan_lr),
                             **schedule)
     game = toy_game(cfg, method)
     model = GAN(x_dim=2, z_dim=2, g_hidden=cfg.toy_hidden, d_hidden=cfg.toy_hidden, pack=game.pack)

@@ -69,32 +69,35 @@ class BiGAN:
             dz = backend.get_array_module(dz).concatenate([dmu, dlogvar], axis=1)
         self.inference.backward(dz, net_cache, grads, need_dx=False, accumulate=False)
 
-    def _logits(self, g, q, d, x, z, eps):
+    def _logits(self, g, q, d, x, z, eps, instance_noise):
         validate.batch(x, d.flat.dtype, "x")
         validate.batch(z, g.flat.dtype, "z")
         xp = backend.get_array_module(x)
         x_fake, g_cache = self.generator.forward(g, z)
         z_real, q_cache = self.infer(q, x, eps)
-        a_real, real_cache = self.discriminator.forward(d, xp.concatenate([x, z_real], axis=1))
-        a_fake, fake_cache = self.discriminator.forward(d, xp.concatenate([x_fake, z], axis=1))
+        x_seen, fake_seen = (x, x_fake) if instance_noise is None else (x + instance_noise[0], x_fake + instance_noise[1])
+        a_real, real_cache = self.discriminator.forward(d, xp.concatenate([x_seen, z_real], axis=1))   # (14.7)
+        a_fake, fake_cache = self.discriminator.forward(d, xp.concatenate([fake_seen, z], axis=1))
         return a_real, a_fake, (g_cache, q_cache, real_cache, fake_cache)
 
-    def discriminator_loss_and_grads(self, g, q, d, x, z, eps=None):
-        """D's step: x (N, x_dim) data, z (M, z_dim) prior draws. Returns ({'d_loss', 'd_real', 'd_fake'}, grad_d)."""
-        a_real, a_fake, (_, _, real_cache, fake_cache) = self._logits(g, q, d, x, z, eps)
-        loss, da_real, da_fake = losses.discriminator_loss(a_real, a_fake)
+    def discriminator_loss_and_grads(self, g, q, d, x, z, eps=None, real_label: float = 1.0, instance_noise=None):
+        """D's step: x (N, x_dim) data, z (M, z_dim) prior draws. Returns ({'d_loss', 'd_real', 'd_fake'}, grad_d).
+        ``real_label`` < 1 smooths the real target (14.8); ``instance_noise`` = (noise for x (N, x_dim), noise
+        for G(z) (M, x_dim)) is added to the image half of D's inputs (14.7)."""
+        a_real, a_fake, (_, _, real_cache, fake_cache) = self._logits(g, q, d, x, z, eps, instance_noise)
+        loss, da_real, da_fake = losses.discriminator_loss(a_real, a_fake, real_label)
         grads = d.empty_like()
         self.discriminator.backward(da_real, real_cache, grads, need_dx=False, accumulate=False)
         self.discriminator.backward(da_fake, fake_cache, grads, need_dx=False)
         return {"d_loss": loss, "d_real": sigmoid(a_real).mean(), "d_fake": sigmoid(a_fake).mean()}, grads
 
-    def generator_inference_loss_and_grads(self, g, q, d, x, z, kind: str, eps=None):
+    def generator_inference_loss_and_grads(self, g, q, d, x, z, kind: str, eps=None, instance_noise=None):
         """G's and Q's joint step against fixed D. Returns ({'gq_loss'}, (grad_g, grad_q)).
 
         ``minimax``: minimise V itself, eq. (8.1); ``nonsaturating``: minimise
         -mean log(1 - D(x, Q(x))) - mean log D(G(z), z), eq. (8.7).
         """
-        a_real, a_fake, (g_cache, q_cache, real_cache, fake_cache) = self._logits(g, q, d, x, z, eps)
+        a_real, a_fake, (g_cache, q_cache, real_cache, fake_cache) = self._logits(g, q, d, x, z, eps, instance_noise)
         if kind == "minimax":
             d_loss, da_real, da_fake = losses.discriminator_loss(a_real, a_fake)
             loss, da_real, da_fake = -d_loss, -da_real, -da_fake

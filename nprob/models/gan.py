@@ -30,10 +30,13 @@ class GAN:
     g_output: str = "identity"          # 'sigmoid' for images in [0, 1]
     activation: str = "leaky_relu"
     pack: int = 1                       # samples per discriminator input (PacGAN's m)
+    straight_through: bool = False      # binary samples 1[u < G(z)], gradient passed straight through (14.13)
 
     def __post_init__(self):
         if self.pack < 1:
             raise ValueError(f"pack must be a positive integer, got {self.pack}")
+        if self.straight_through and self.g_output != "sigmoid":
+            raise ValueError("a straight-through generator draws pixels from probabilities: g_output must be 'sigmoid'")
 
     @property
     def generator(self) -> MLP:
@@ -46,9 +49,18 @@ class GAN:
     def init(self, rng: np.random.Generator, scheme: str = "glorot", dtype=backend.DTYPE):
         return init_networks((self.generator, self.discriminator), rng, scheme, dtype)
 
-    def generate(self, g, z):
-        """z: (M, z_dim) -> samples (M, x_dim)."""
-        return self.generator.forward(g, z)[0]
+    def generate(self, g, z, u=None):
+        """z: (M, z_dim) -> samples (M, x_dim); a straight-through generator needs uniforms u (M, x_dim)."""
+        return self._fake(g, z, u)[0]
+
+    def _fake(self, g, z, u):
+        """G(z), or with ``straight_through`` the binary draw 1[u < G(z)] (eq. 14.13), and G's cache."""
+        x, cache = self.generator.forward(g, z)
+        if not self.straight_through:
+            return x, cache
+        if u is None or u.shape != x.shape:
+            raise ValueError(f"a straight-through generator needs uniforms u of shape {x.shape}")
+        return (u < x).astype(x.dtype), cache
 
     def packed(self, x):
         """(M, x_dim) samples as (M / pack, pack * x_dim) packs of consecutive samples (a view)."""
@@ -56,18 +68,24 @@ class GAN:
             raise ValueError(f"{x.shape[0]} samples do not split into packs of {self.pack}")
         return x.reshape(x.shape[0] // self.pack, self.pack * self.x_dim)
 
-    def discriminator_loss_and_grads(self, g, d, x_real, z, critic: bool = False, penalty: float = 0.0, eps=None):
+    def discriminator_loss_and_grads(self, g, d, x_real, z, critic: bool = False, penalty: float = 0.0, eps=None,
+                                     real_label: float = 1.0, instance_noise=None, u=None):
         """One step of the discriminator (or critic, with ``critic=True``) against fixed G.
 
         x_real: (N, x_dim); z: (M, z_dim). Returns ({'d_loss', 'd_real', 'd_fake'}, grad_d)
         where d_real, d_fake are mean D (or mean f for a critic) on real and fake packs. A critic
         with ``penalty`` = lambda > 0 adds WGAN-GP's term (13.2) at eps * real + (1 - eps) * fake,
         eps: (N / pack, 1) uniforms, and reports the mean input-gradient norm as 'grad_norm'.
+        ``real_label`` < 1 smooths the real target (14.8); ``instance_noise`` = (noise_real (N, x_dim),
+        noise_fake (M, x_dim)) is added to D's inputs (14.7); u: (M, x_dim) uniforms of a straight-through G.
         """
         validate.batch(x_real, d.flat.dtype, "x_real")
         validate.batch(z, g.flat.dtype, "z")
-        real, fake = self.packed(x_real), self.packed(self.generate(g, z))
-        scalars, grads = discriminator_loss_and_grads(self.discriminator, d, real, fake, critic)
+        x_fake = self._fake(g, z, u)[0]
+        if instance_noise is not None:                               # D sees x + sigma n, eq. (14.7)
+            x_real, x_fake = x_real + instance_noise[0], x_fake + instance_noise[1]
+        real, fake = self.packed(x_real), self.packed(x_fake)
+        scalars, grads = discriminator_loss_and_grads(self.discriminator, d, real, fake, critic, real_label)
         loss = scalars["d_loss"]
         if penalty:
             if not critic or eps is None or real.shape != fake.shape:
@@ -78,15 +96,18 @@ class GAN:
             scalars.update(d_loss=loss + value, grad_norm=norm)
         return scalars, grads
 
-    def generator_loss_and_grads(self, g, d, z, kind: str):
+    def generator_loss_and_grads(self, g, d, z, kind: str, instance_noise=None, u=None):
         """One step of the generator against a fixed discriminator (or critic, ``kind='critic'``).
 
         The loss's gradient flows back through the discriminator to its input and on
         into G; the discriminator's own parameters get no gradient. Returns ({'g_loss'}, grad_g).
+        Added instance noise (M, x_dim) leaves the input gradient as it is, since d(x + sigma n)/dx = I
+        (14.7); a straight-through generator passes the gradient at its binary draw to G(z) unchanged (14.13).
         """
         validate.batch(z, g.flat.dtype, "z")
-        x_fake, g_cache = self.generator.forward(g, z)
-        a_fake, d_cache = self.discriminator.forward(d, self.packed(x_fake))
+        x_fake, g_cache = self._fake(g, z, u)
+        seen = x_fake if instance_noise is None else x_fake + instance_noise
+        a_fake, d_cache = self.discriminator.forward(d, self.packed(seen))
         if kind == "critic":
             loss, da = losses.critic_generator_loss(a_fake)
         else:
@@ -103,12 +124,13 @@ def clip_weights(d, bound: float) -> None:
     xp.clip(d.flat, -bound, bound, out=d.flat)
 
 
-def discriminator_loss_and_grads(net: MLP, d, real, fake, critic: bool = False):
+def discriminator_loss_and_grads(net: MLP, d, real, fake, critic: bool = False, real_label: float = 1.0):
     """A discriminator's (or, with ``critic=True``, an Earth-Mover critic's) loss on inputs ``real`` and
     ``fake`` (N, net input) and its gradient in ``d``: eq. (6.1)'s negative, or the critic loss of page 7.
 
     The core of :meth:`GAN.discriminator_loss_and_grads`, for any samplers (a fixed density needs no G).
-    Returns ({'d_loss', 'd_real', 'd_fake'}, grad_d), d_real and d_fake being mean D (or mean f).
+    Returns ({'d_loss', 'd_real', 'd_fake'}, grad_d), d_real and d_fake being mean D (or mean f);
+    ``real_label`` < 1 is one-sided label smoothing (14.8), for a discriminator only.
     """
     a_real, cache_real = net.forward(d, real)
     a_fake, cache_fake = net.forward(d, fake)
@@ -116,7 +138,7 @@ def discriminator_loss_and_grads(net: MLP, d, real, fake, critic: bool = False):
         loss, da_real, da_fake = losses.critic_loss(a_real, a_fake)
         out_real, out_fake = a_real.mean(), a_fake.mean()
     else:
-        loss, da_real, da_fake = losses.discriminator_loss(a_real, a_fake)
+        loss, da_real, da_fake = losses.discriminator_loss(a_real, a_fake, real_label)
         out_real, out_fake = sigmoid(a_real).mean(), sigmoid(a_fake).mean()
     grads = d.empty_like()
     net.backward(da_real, cache_real, grads, need_dx=False, accumulate=False)

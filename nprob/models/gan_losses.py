@@ -13,8 +13,10 @@ from ..stable import sigmoid, softplus
 GENERATOR_LOSSES = ("minimax", "nonsaturating")
 
 
-def discriminator_loss(a_real, a_fake):
-    """-[mean log D(x_real) + mean log(1 - D(x_fake))] = -V(D, G), eq. (6.1).
+def discriminator_loss(a_real, a_fake, real_label: float = 1.0):
+    """-[mean log D(x_real) + mean log(1 - D(x_fake))] = -V(D, G), eq. (6.1); with ``real_label`` = alpha < 1,
+    one-sided label smoothing: the real term becomes the cross-entropy to the target alpha,
+    -[alpha log D + (1 - alpha) log(1 - D)], derivations/14 eq. (14.8).
 
     a_real: (N, 1), a_fake: (M, 1). Returns the loss and dloss/da_real, dloss/da_fake.
     d softplus(-a)/da = sigmoid(a) - 1 is computed as -sigmoid(-a): the same number, but exact
@@ -22,7 +24,12 @@ def discriminator_loss(a_real, a_fake):
     """
     n, m = a_real.shape[0], a_fake.shape[0]
     loss = softplus(-a_real).mean() + softplus(a_fake).mean()
-    return loss, sigmoid(-a_real) * a_real.dtype.type(-1 / n), sigmoid(a_fake) * a_fake.dtype.type(1 / m)
+    da_real = sigmoid(-a_real) * a_real.dtype.type(-1 / n)
+    if real_label != 1.0:                                   # alpha (-log D) + (1 - alpha)(-log(1 - D)), eq. (14.8)
+        smooth = a_real.dtype.type(1 - real_label)
+        loss = loss + smooth * (softplus(a_real).mean() - softplus(-a_real).mean())
+        da_real = (sigmoid(a_real) - a_real.dtype.type(real_label)) * a_real.dtype.type(1 / n)
+    return loss, da_real, sigmoid(a_fake) * a_fake.dtype.type(1 / m)
 
 
 def generator_loss(a_fake, kind: str):

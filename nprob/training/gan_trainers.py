@@ -37,6 +37,9 @@ class Game:
     critic_steps: int = 1
     optimizer: str = "adam"
     betas: tuple[float, float] = (0.5, 0.999)   # Adam's (beta1, beta2); other optimisers take none
+    real_label: float = 1.0            # < 1: one-sided label smoothing of D's real target (derivations/14 eq. 14.8)
+    instance_noise: float = 0.0        # sigma of the Gaussian noise added to every input of D (eq. 14.7)
+    noise_steps: int = 0               # sigma falls linearly to 0 over this many generator steps (0: constant)
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -47,19 +50,43 @@ class Game:
             raise ValueError("a critic is either clipped or penalised, not both")
         validate.count(self.pack, "pack")
         validate.count(self.critic_steps, "critic_steps")
+        if not 0.5 < self.real_label <= 1 or (self.real_label < 1 and self.loss == "critic"):
+            raise ValueError(f"real_label smooths a discriminator's target: a number in (0.5, 1], got {self.real_label}")
+        validate.number(self.instance_noise, "instance_noise", minimum=0)
+        if self.noise_steps < 0:
+            raise ValueError(f"noise_steps must be >= 0, got {self.noise_steps}")
+
+    def noise_at(self, t: int) -> float:
+        """The instance noise's sigma after ``t`` generator steps: linear to 0 over ``noise_steps``, eq. (14.7)."""
+        if not self.noise_steps:
+            return self.instance_noise
+        return self.instance_noise * max(0.0, 1 - t / self.noise_steps)
 
     @property
     def name(self) -> str:
         """The run's name, which keys its noise streams: gan_minimax, gan_nonsaturating_pack2, wgan, wgan_gp."""
         if self.loss == "critic":
             return "wgan_gp" if self.penalty else "wgan"
-        return f"gan_{self.loss}" + (f"_pack{self.pack}" if self.pack > 1 else "")
+        return (f"gan_{self.loss}" + (f"_pack{self.pack}" if self.pack > 1 else "")
+                + (f"_smooth{self.real_label:g}" if self.real_label < 1 else "")
+                + (f"_noise{self.instance_noise:g}" if self.instance_noise else ""))
 
     @property
     def label(self) -> str:
         if self.loss == "critic":
             return "WGAN-GP" if self.penalty else "clipped critic (WGAN)"
-        return f"PacGAN, m = {self.pack}" if self.pack > 1 else self.loss.replace("nonsat", "non-sat")
+        label = f"PacGAN, m = {self.pack}" if self.pack > 1 else self.loss.replace("nonsat", "non-sat")
+        return (label + (f", labels smoothed to {self.real_label:g}" if self.real_label < 1 else "")
+                + (f", instance noise {self.instance_noise:g}" if self.instance_noise else ""))
+
+
+def instance_noise(game: Game, player: Player, rng, shapes, dtype):
+    """Gaussian noise of the current sigma (eq. 14.7) for each shape, or None for a game without it; the
+    schedule follows the generator's step count, which checkpoints keep."""
+    if not game.instance_noise:
+        return None
+    sigma = dtype.type(game.noise_at(player.state["t"]))
+    return [backend.standard_normal(rng, shape, dtype) * sigma for shape in shapes]
 
 
 class GANTrainer(Trainer):
@@ -81,31 +108,39 @@ class GANTrainer(Trainer):
         batch = x.shape[0] // self.n_disc
         critic = game.loss == "critic"
         dtype = g.flat.dtype
+        samples = (batch, self.model.x_dim)
         for k in range(self.n_disc):
             z = backend.standard_normal(rng, (batch, self.model.z_dim), dtype)
             eps = backend.uniform(rng, (batch // self.model.pack, 1), dtype) if game.penalty else None
+            u = backend.uniform(rng, samples, dtype) if self.model.straight_through else None
+            noise = instance_noise(game, self.players["g"], rng, (samples, samples), dtype)
             d_scalars, grad_d = self.model.discriminator_loss_and_grads(g, d, x[k * batch:(k + 1) * batch], z, critic,
-                                                                        game.penalty, eps)
+                                                                        game.penalty, eps, game.real_label, noise, u)
             self.players["d"].step(grad_d)
             if game.clip:
                 clip_weights(d, game.clip)
         z = backend.standard_normal(rng, (batch, self.model.z_dim), dtype)
-        g_scalars, grad_g = self.model.generator_loss_and_grads(g, d, z, game.loss)
+        u = backend.uniform(rng, samples, dtype) if self.model.straight_through else None
+        noise = instance_noise(game, self.players["g"], rng, (samples,), dtype)
+        g_scalars, grad_g = self.model.generator_loss_and_grads(g, d, z, game.loss, noise[0] if noise else None, u)
         self.players["g"].step(grad_g)
         return {**d_scalars, **g_scalars}
 
 
 class BiGANTrainer(Trainer):
-    """The three-player game: a D step, then a joint step of G and Q on ``kind``'s loss."""
+    """The three-player game: a D step, then a joint step of G and Q on ``game``'s loss ('minimax' or
+    'nonsaturating'; Q shares G's learning rate); label smoothing and instance noise as the game says."""
 
-    def __init__(self, model: BiGAN, g, q, d, kind: str = "nonsaturating", lr: float = 1e-3,
-                 lr_d: float = 1e-3, optimizer: str = "adam", adam_beta1: float = 0.5, decay_steps: int = 0,
-                 final_lr_fraction: float = 1.0):
-        self.model, self.kind, self.name = model, kind, f"bigan_{kind}"
-        schedule = {"options": {"beta1": adam_beta1} if optimizer == "adam" else {}, "decay_steps": decay_steps,
-                    "final_lr_fraction": final_lr_fraction}
-        self.players = {"g": Player(g, lr, optimizer, **schedule), "q": Player(q, lr, optimizer, **schedule),
-                        "d": Player(d, lr_d, optimizer, **schedule)}
+    def __init__(self, model: BiGAN, g, q, d, game: Game, decay_steps: int = 0, final_lr_fraction: float = 1.0):
+        if game.loss == "critic" or game.pack > 1 or game.critic_steps > 1:
+            raise ValueError("the three-player game has a discriminator, unpacked, one step per generator step")
+        self.model, self.game, self.kind = model, game, game.loss
+        self.name = "bigan_" + game.name[len("gan_"):]
+        schedule = {"options": {"beta1": game.betas[0], "beta2": game.betas[1]} if game.optimizer == "adam" else {},
+                    "decay_steps": decay_steps, "final_lr_fraction": final_lr_fraction}
+        self.players = {"g": Player(g, game.lr_g, game.optimizer, **schedule),
+                        "q": Player(q, game.lr_g, game.optimizer, **schedule),
+                        "d": Player(d, game.lr_d, game.optimizer, **schedule)}
 
     def _noise(self, rng, n):
         dtype = self.players["g"].params.flat.dtype
@@ -115,11 +150,15 @@ class BiGANTrainer(Trainer):
 
     def step(self, x, rng):
         g, q, d = (self.players[k].params for k in ("g", "q", "d"))
+        dtype, shapes = g.flat.dtype, (x.shape, x.shape)
         z, eps = self._noise(rng, x.shape[0])
-        d_scalars, grad_d = self.model.discriminator_loss_and_grads(g, q, d, x, z, eps)
+        noise = instance_noise(self.game, self.players["g"], rng, shapes, dtype)
+        d_scalars, grad_d = self.model.discriminator_loss_and_grads(g, q, d, x, z, eps, self.game.real_label, noise)
         self.players["d"].step(grad_d)
         z, eps = self._noise(rng, x.shape[0])
-        gq_scalars, (grad_g, grad_q) = self.model.generator_inference_loss_and_grads(g, q, d, x, z, self.kind, eps)
+        noise = instance_noise(self.game, self.players["g"], rng, shapes, dtype)
+        gq_scalars, (grad_g, grad_q) = self.model.generator_inference_loss_and_grads(g, q, d, x, z, self.kind, eps,
+                                                                                     noise)
         self.players["g"].step(grad_g)
         self.players["q"].step(grad_q)
         return {**d_scalars, **gq_scalars}

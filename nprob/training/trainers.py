@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import backend, optim, validate
 from ..models import aevb, iwae, rws, wake_sleep
+from ..models.gaussian_vae import GaussianVAE
 from ..models.helmholtz import HelmholtzMachine
 from ..params import ParamDict
 
@@ -89,6 +90,24 @@ class AEVBTrainer(Trainer):
         eps = backend.standard_normal(rng, (self.n_samples, x.shape[0], self.model.z_dim), dtype)
         scalars, (g_enc, g_dec) = aevb.loss_and_grads(
             self.model, self.players["enc"].params, self.players["dec"].params, x, eps)
+        self.players["enc"].step(g_enc)
+        self.players["dec"].step(g_dec)
+        return scalars
+
+
+class GaussianVAETrainer(Trainer):
+    """AEVB on a Gaussian decoder (derivations/14 eq. 14.9): one Adam step on both networks per batch."""
+
+    name = "gaussian_vae"
+
+    def __init__(self, model: GaussianVAE, enc, dec, lr=1e-3):
+        self.model = model
+        self.players = {"enc": Player(enc, lr), "dec": Player(dec, lr)}
+
+    def step(self, x, rng):
+        enc, dec = self.players["enc"].params, self.players["dec"].params
+        eps = backend.standard_normal(rng, (x.shape[0], self.model.z_dim), enc.flat.dtype)
+        scalars, (g_enc, g_dec) = self.model.loss_and_grads(enc, dec, x, eps)
         self.players["enc"].step(g_enc)
         self.players["dec"].step(g_dec)
         return scalars
