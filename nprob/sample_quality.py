@@ -83,3 +83,10 @@ def mean_and_se(values) -> dict:
     v = np.asarray(values, dtype=np.float64).ravel()
     return {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("inf"),
             "n": int(v.size)}
+
+
+def separated(a: dict, b: dict, z: float = 2.0) -> int:
+    """+1 if mean a exceeds mean b by more than ``z`` combined standard errors sqrt(se_a^2 + se_b^2), -1 if it
+    falls short by more than that, 0 where the measurement does not separate them (a, b: :func:`mean_and_se`)."""
+    gap, noise = a["mean"] - b["mean"], z * float(np.hypot(a["se"], b["se"]))
+    return 0 if abs(gap) <= noise else int(np.sign(gap))

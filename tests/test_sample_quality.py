@@ -100,3 +100,10 @@ def test_pixel_entropy_and_edge_energy_on_known_images():
 def test_mean_and_se():
     r = sq.mean_and_se([1.0, 2.0, 3.0, 4.0])
     assert r["mean"] == 2.5 and r["se"] == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2) and r["n"] == 4
+
+
+def test_separated_names_a_direction_only_beyond_the_noise():
+    a, b = {"mean": 1.0, "se": 0.1}, {"mean": 1.5, "se": 0.1}
+    assert sq.separated(a, b) == -1 and sq.separated(b, a) == 1          # 0.5 > 2 * 0.141
+    assert sq.separated(a, {"mean": 1.25, "se": 0.1}) == 0                # 0.25 < 0.283
+    assert sq.separated(a, {"mean": 1.0, "se": 0.0}) == 0

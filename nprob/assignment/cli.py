@@ -17,13 +17,14 @@ from ..checkpoint import CheckpointError
 from ..data import MNISTError
 from ..training.loop import TrainingDiverged
 from ..training.workers import WorkerDied
-from . import discrete_latents, results_folder
+from . import discrete_latents, results_folder, vae_vs_gan
 from . import gans
 from .bound_training import RunTooLarge
 from .vae_mnist import HelmholtzConfig
 
-PARTS = ("helmholtz", "iw", "section14", "gan")
-CPU_PARTS = ("helmholtz", "section14", "gan")   # 'iw' (IWAE and RWS, k up to 50) takes hours on a CPU: opt-in there
+PARTS = ("helmholtz", "iw", "section14", "gan", "section24")
+CPU_PARTS = ("helmholtz", "section14", "gan")   # opt-in on a CPU: 'iw' (IWAE and RWS, k up to 50) takes hours,
+                                                # 'section24' would take the default run past 60 minutes
 QUICK = dict(epochs=3, eval_every=1, n_train=5000, n_eval_train=1000, n_test=500, k=20, sleep_samples=50,
              sweep_epochs=1, truth_images=100, truth_track_images=20, truth_ks=(1, 10, 100), iw_ks=(5,),
              truth_test_set=True, truth_track_every=3)
@@ -65,7 +66,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--parts", nargs="+", choices=PARTS, default=None,
                    help=f"which sections to run (default: all with --backend cupy or --quick, else "
-                        f"{' '.join(CPU_PARTS)}: 'iw' takes hours on a CPU)")
+                        f"{' '.join(CPU_PARTS)}: 'iw' takes hours on a CPU, 'section24' about 20 minutes)")
     g = p.add_argument_group("Helmholtz machine (section 1.6)")
     g.add_argument("--epochs", type=positive_int, default=None, help=f"default {d.epochs}")
     g.add_argument("--eval-every", type=positive_int, default=None, help=f"evaluate L_k every N epochs "
@@ -133,7 +134,22 @@ def parser() -> argparse.ArgumentParser:
                    help=f"toy games trained side by side on a CPU (default {gd.workers}; changes no number)")
     s.add_argument("--gan-mnist-epochs", type=positive_int, default=None,
                    help=f"epochs of the MNIST GAN and three-player game (default {gd.mnist_epochs})")
+    v = p.add_argument_group("Section 2.4 measured: VAEs against GANs (derivations/14)")
+    vd = vae_vs_gan.Section24Config()
+    v.add_argument("--s24-gan-epochs", type=positive_int, default=None,
+                   help=f"epochs of section 2.4's MNIST GAN and three-player game (default {vd.gan_epochs})")
+    v.add_argument("--s24-draws", type=positive_int, default=None,
+                   help=f"independent draws of {vd.eval_samples} samples behind each mean and standard error "
+                        f"(default {vd.draws})")
     return p
+
+
+def section24_config_from(args) -> vae_vs_gan.Section24Config:
+    cfg = vae_vs_gan.Section24Config(backend=args.backend, seed=args.seed)
+    if args.quick:
+        cfg = replace(cfg, **vae_vs_gan.QUICK)
+    given = {"gan_epochs": args.s24_gan_epochs, "draws": args.s24_draws}
+    return replace(cfg, **{key: value for key, value in given.items() if value is not None})
 
 
 def gan_config_from(args) -> gans.GANConfig:
@@ -189,11 +205,12 @@ def main(argv=None) -> int:
     out = args.out or Path("results-quick" if args.quick else "results")
     try:
         cfg, gan_cfg, s14_cfg = config_from(args), gan_config_from(args), section14_config_from(args)
+        s24_cfg = section24_config_from(args)
     except ValueError as err:
         p.error(str(err))
     parts = args.parts or (PARTS if args.backend == "cupy" or args.quick else CPU_PARTS)
     experiments = {"helmholtz": (vae_mnist, cfg), "iw": (bound_training, cfg),
-                   "section14": (discrete_latents, s14_cfg), "gan": (gans, gan_cfg)}
+                   "section14": (discrete_latents, s14_cfg), "gan": (gans, gan_cfg), "section24": (vae_vs_gan, s24_cfg)}
     backend.keep_freed_memory()
     started = time.perf_counter()
     try:

@@ -145,3 +145,32 @@ def posterior_panels(panels: dict[str, dict], path: Path) -> Path:
     fig.suptitle("True posterior p(z|x) (blue contours) and q(z|x) (orange: 1 and 2 std)", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def mass_panels(masses: dict[str, np.ndarray], half_width: float, title: str, path: Path) -> Path:
+    """One panel per distribution: cell masses (n, n) on [-half_width, half_width]^2, first index along x."""
+    fig, axes = plt.subplots(1, len(masses), figsize=(3.6 * len(masses), 3.6), squeeze=False)
+    top = max(float(m.max()) for m in masses.values())
+    for ax, (label, m) in zip(axes[0], masses.items()):
+        ax.imshow(m.T, origin="lower", extent=(-half_width, half_width, -half_width, half_width), cmap="magma",
+                  vmin=0, vmax=top)
+        ax.set_title(label, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def digit_panels(images: dict[str, np.ndarray], title: str, path: Path, side: int = 28) -> Path:
+    """One panel per set of images (R * C, side * side) in [0, 1], each tiled as :func:`digit_grid` does."""
+    fig, axes = plt.subplots(1, len(images), figsize=(3.2 * len(images), 3.5), squeeze=False)
+    for ax, (label, x) in zip(axes[0], images.items()):
+        n = int(np.sqrt(len(x)))
+        tiles = x[:n * n].reshape(n, n, side, side).transpose(0, 2, 1, 3).reshape(n * side, n * side)
+        ax.imshow(tiles, cmap="gray", vmin=0, vmax=1)
+        ax.set_title(label, fontsize=9)
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)

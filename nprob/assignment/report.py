@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import checkpoint
-from . import bound_training_report, discrete_latents_report, figure_data, ground_truth_report, gans_report, plots
+from . import (bound_training_report, discrete_latents_report, figure_data, ground_truth_report, gans_report, plots,
+               vae_vs_gan_report)
 from .report_text import write_report
 from .vae_mnist import ALGORITHMS, HelmholtzConfig
 
@@ -69,6 +70,9 @@ def build(out: Path, verbose: bool = True) -> Path:
         aevb = vae_arrays.get("aevb.latents") if vae_arrays is not None else None
         figures += gans_report.draw(metrics, figure_data.load(out, "gans"), out / "figures", aevb)
         gan_lines = gans_report.text(metrics)
+    if "section24" in metrics:
+        gan_lines += vae_vs_gan_report.lines(metrics)
+        figures += vae_vs_gan_report.draw(metrics, figure_data.load(out, "section24"), out / "figures")
     path = write_report(out, metrics, cfg, summary, [f.relative_to(out) for f in figures], iw_lines + gan_lines)
     if verbose:
         print(f"[nprob] report written to {path}")

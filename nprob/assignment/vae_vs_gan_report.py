@@ -1,0 +1,203 @@
+"""Report section and figures "Section 2.4, measured" (issue 25, derivations/14), from ``metrics.json`` and
+``figure_data/section24.npz``. Every comparison sentence is decided by
+:func:`nprob.sample_quality.separated`: a direction is named only beyond two combined standard errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..sample_quality import separated
+from . import plots
+
+STATS = (("fid", "Frechet distance", "{:.1f}"), ("entropy_per_sample", "label entropy per sample", "{:.3f}"),
+         ("entropy_of_mean", "entropy of the mean label", "{:.3f}"),
+         ("reverse_kl_to_uniform", "KL(classes ‖ uniform)", "{:.3f}"),
+         ("pixel_entropy", "pixel entropy", "{:.3f}"), ("edge_energy", "edge energy", "{:.4f}"))
+DIRECTION = {1: "higher", -1: "lower", 0: "not separated from"}
+
+
+def _ms(value: dict, fmt: str) -> str:
+    return f"{fmt.format(value['mean'])} ± {fmt.format(value['se'])}"
+
+
+def yardstick_table(rows: dict) -> list[str]:
+    lines = ["| images | " + " | ".join(label for _, label, _ in STATS) + " |", "|---" * (len(STATS) + 1) + "|"]
+    for name, r in rows.items():
+        lines.append(f"| {name} | " + " | ".join(_ms(r[key], fmt) for key, _, fmt in STATS) + " |")
+    return lines
+
+
+def compare(rows: dict, a: str, b: str, key: str) -> str:
+    """'<a>'s <stat> is higher than / lower than / not separated from <b>'s (m ± se against m ± se)'."""
+    fmt = dict((k, f) for k, _, f in STATS)[key]
+    label = dict((k, lab) for k, lab, _ in STATS)[key]
+    word = DIRECTION[separated(rows[a][key], rows[b][key])]
+    return (f"{label}: {a} {_ms(rows[a][key], fmt)} is {word}{' than' if word != DIRECTION[0] else ''} "
+            f"{b} {_ms(rows[b][key], fmt)}")
+
+
+def improving(evals: list[dict], noise: float) -> bool:
+    """Whether the last evaluation's FID beat every earlier one by more than ``noise``."""
+    fids = [e["fid"] for e in evals]
+    return len(fids) > 1 and fids[-1] < min(fids[:-1]) - noise
+
+
+def game_lines(s: dict) -> list[str]:
+    cfg, lines = s["config"], []
+    remedy = ("no remedy" if cfg["real_label"] == 1 and not cfg["instance_noise"] else ", ".join(
+        part for part in (f"one-sided label smoothing to {cfg['real_label']:g}" if cfg["real_label"] < 1 else "",
+                          f"instance noise from sigma = {cfg['instance_noise']:g} to 0" if cfg["instance_noise"] else "")
+        if part))
+    lines += [f"**A fair opponent.** The MNIST GAN and the three-player game of section 2 (one hidden layer of "
+              f"{cfg['gan_hidden']} units, 2-D codes, the non-saturating loss, Adam at {cfg['gan_lr']:g}) with "
+              f"{remedy} (chosen by `python -m benchmarks.mnist_gan_sweep`, derivations/14 results 14.7-14.8), "
+              f"{cfg['gan_epochs']} epochs; the yardstick measures {cfg['eval_samples']} fresh samples every "
+              f"{cfg['eval_every']} epochs.", "", "| game | epoch | Frechet distance | D(real) | D(fake) |",
+              "|---|---|---|---|---|"]
+    for kind, h in s["games"].items():
+        by_epoch = {e["epoch"]: e for e in h["epochs"]}
+        for e in h["evals"]:
+            row = by_epoch[e["epoch"]]
+            lines.append(f"| {kind} | {e['epoch']} | {e['fid']:.1f} | {row['d_real']:.3f} | {row['d_fake']:.3f} |")
+    for kind, h in s["games"].items():
+        noise = 2 * s["yardstick"][f"{kind} samples"]["fid"]["se"] * np.sqrt(s["config"]["draws"])
+        state = ("was still improving at the last evaluation (more epochs would lower it further)"
+                 if improving(h["evals"], noise) else
+                 "had stopped improving: the last evaluation is not below the best earlier one by more than two "
+                 "standard deviations of one draw")
+        lines.append(f"\nThe {kind}'s Frechet distance {state}.")
+    return lines + [""]
+
+
+def statement_lines(s: dict) -> list[str]:
+    rows, obj, lines = s["yardstick"], s["objectives"], []
+    lines += ["**9.1 Trained by maximising the likelihood?** The VAEs maximise a bound; measured on test images "
+              "(page 10's exact log p(x)):", "", "| model | ELBO | log p(x) | gap (nats) | images |", "|---|---|---|---|---|"]
+    for name, o in obj.items():
+        if "gap" in o:
+            lines.append(f"| {name} | {o['elbo']:.2f} | {o['log_px']:.2f} | {o['gap']:.2f} ± {o['gap_se']:.2f} | "
+                         f"{o['images']} |")
+    games = [f"{k}: {', '.join(f'{n} {v:.3f}' for n, v in o.items())}" for k, o in obj.items() if "gap" not in o]
+    lines += ["", "The games' players follow only these losses (last epoch's means): " + "; ".join(games) +
+              ". No term of either is a likelihood of the data.", ""]
+    toy = s["toy"]
+    lines += ["**9.2 Minimising a divergence?** On a ring of eight Gaussians (sd "
+              f"{s['config']['toy_std']:g}), each model's cell masses against the data's exact ones "
+              "(derivations/14 (14.12)); KL(data || model) is infinite where the model leaves a cell with data "
+              "mass empty.", "", "| model | epoch | KL(data ‖ model) | KL(model ‖ data) | JSD | data mass on empty cells |",
+              "|---|---|---|---|---|---|"]
+    for name, h in toy.items():
+        for e in (h["evals"][0], h["evals"][-1]):
+            kl = lambda k: f"{e[k]:.3f}" if k in e else "∞"  # noqa: E731
+            lines.append(f"| {name} | {e['epoch']} | {kl('kl_data_model')} | {kl('kl_model_data')} | {e['jsd']:.3f} | "
+                         f"{e['data_mass_where_model_empty']:.2e} |")
+    surface = s["surface"]
+    test, own = surface["test images"], surface["own samples"]
+    lines += ["", "**9.3 An explicit density?** The VAEs' log p(x) is in the 9.1 table. For the GAN, the distance from "
+              "test images to the generator's surface G(R^2), bounded above by the nearest of an n x n lattice of "
+              "codes (result 14.14):", "", "| codes per side | step | test images: median (10%-90%) | "
+              "the GAN's own samples: median (10%-90%) |", "|---|---|---|---|"]
+    for t, o in zip(test, own):
+        lines.append(f"| {t['lattice']} | {t['step']:.3f} | {t['median']:.3f} ({t['q10']:.3f}-{t['q90']:.3f}) | "
+                     f"{o['median']:.3f} ({o['q10']:.3f}-{o['q90']:.3f}) |")
+    lines += ["", surface_verdict(surface), ""]
+    lines += sharpness_lines(rows) + discrete_lines(s)
+    return lines
+
+
+def surface_verdict(surface: dict) -> str:
+    """The lattice's own error is what it leaves on samples that lie on the surface (their true distance is 0);
+    test images are off the surface only where their bound exceeds that error."""
+    test, own = surface["test images"][-1], surface["own samples"][-1]
+    if test["q10"] > 2 * own["q90"]:
+        return (f"On the finest lattice the bound left on the GAN's own samples, whose true distance is 0, is at most "
+                f"{own['q90']:.3f} for 90% of them, while 90% of test images are at least {test['q10']:.3f} from the "
+                "nearest lattice code: they lie off the part of the surface that codes in [-4, 4]^2 reach (almost "
+                "all of the prior's mass), where the GAN's law has no mass and no density. Verdict on 9.3: false; "
+                "the VAE defines log p(x) (table 9.1), the GAN none in 784 dimensions.")
+    return ("On the finest lattice the test images' bounds are not clearly larger than the error the lattice leaves on "
+            "the GAN's own samples: this measurement does not separate the test images from the surface.")
+
+
+def sharpness_verdict(rows: dict, vae: str, game: str) -> str:
+    """Sharper means lower pixel entropy and higher edge energy (derivations/14 (14.5)-(14.6))."""
+    entropy = separated(rows[vae]["pixel_entropy"], rows[game]["pixel_entropy"])
+    edges = separated(rows[vae]["edge_energy"], rows[game]["edge_energy"])
+    if entropy == -1 and edges == 1:
+        return f"{vae} are sharper than {game} by both measures"
+    if entropy == 1 and edges == -1:
+        return f"{game} are sharper than {vae} by both measures"
+    return f"the two sharpness measures do not agree on {vae} against {game}, or do not separate them"
+
+
+def sharpness_lines(rows: dict) -> list[str]:
+    vaes = [n for n in rows if n.endswith(" samples") and not n.startswith(("gan", "bigan"))]
+    lines = ["**9.4 Are VAE samples sharper?** Each VAE's decoded means at prior codes against the GAN's samples "
+             "(a direction is named only beyond two combined standard errors):", ""]
+    for vae in vaes:
+        for game in ("gan samples", "bigan samples"):
+            lines += [f"- {compare(rows, vae, game, key)}." for key in ("pixel_entropy", "edge_energy", "fid")]
+            lines.append(f"- So {sharpness_verdict(rows, vae, game)}.")
+    return lines + [""]
+
+
+def discrete_lines(s: dict) -> list[str]:
+    d, cfg = s["discrete"], s["config"]
+    b = d["vae_bound"]
+    lines = [f"**9.5 Discrete data directly?** On statically binarised MNIST, {cfg['binary_epochs']} epochs each. "
+             f"The VAE's L_{b['k']} on {b['images']} binary test images is {b['mean']:.2f} ± {b['se']:.2f} nats, a "
+             "lower bound on a normalised log-probability of binary images.", "",
+             "| GAN | epoch | own D's accuracy, real vs generated | generator gradient norm | non-binary pixels |",
+             "|---|---|---|---|---|"]
+    for name in ("gan_grey", "gan_straight_through"):
+        for e in d["histories"][name]["evals"]:
+            lines.append(f"| {name} | {e['epoch']} | {e['d_accuracy']:.3f} | {e['generator_grad_norm']:.3g} | "
+                         f"{e['non_binary_pixels']:.3f} |")
+    steps = list(next(iter(d["probes"].values())))
+    lines += ["", "A fresh discriminator learns to tell each model's samples from binary training images; its accuracy "
+              "on held-out images after each number of steps (0.5 is chance):", "",
+              "| samples | " + " | ".join(f"{k} steps" for k in steps) + " | Frechet distance to binary test images |",
+              "|---" * (len(steps) + 2) + "|"]
+    for name, acc in d["probes"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{acc[k]:.3f}" for k in steps) + " | "
+                     f"{_ms(d['yardstick'][name]['fid'], '{:.1f}')} |")
+    return lines + [""]
+
+
+def lines(metrics: dict) -> list[str]:
+    s = metrics["section24"]
+    c = s["classifier"]
+    head = ["## Section 2.4, measured: VAEs against GANs (derivations/14)", "",
+            f"**The yardstick.** An MLP classifier ({'-'.join(map(str, [784, *s['config']['clf_hidden'], 10]))}) "
+            f"trained by nprob for {c['epochs']} epochs ({c['seconds']:.0f} s) reaches {100 * c['test_accuracy']:.2f}% "
+            "test accuracy. The Frechet distance uses its penultimate features against all test images: like the "
+            "published FID in form, but not in scale (another network, feature size and sample count), so only "
+            "numbers of one table compare. Mean ± standard error over "
+            f"{s['config']['draws']} independent draws of {s['config']['eval_samples']} images each; the real "
+            "training images give the floor at this sample size. VAE samples are decoded means at prior codes.",
+            ""] + yardstick_table(s["yardstick"]) + [""]
+    return head + game_lines(s) + statement_lines(s)
+
+
+def draw(metrics: dict, arrays: dict | None, figures: Path) -> list[Path]:
+    s, drawn = metrics["section24"], []
+    panels = [{"x": [e["epoch"] for e in h["evals"]], "series": {kind: [e["fid"] for e in h["evals"]]},
+               "xlabel": "epoch", "ylabel": "Frechet distance"} for kind, h in s["games"].items()]
+    panels += [{"x": [e["epoch"] for e in h["epochs"]], "series": {f"{kind} D(real)": [e["d_real"] for e in h["epochs"]],
+                                                                    f"{kind} D(fake)": [e["d_fake"] for e in h["epochs"]]},
+                "xlabel": "epoch", "ylabel": "mean D over the epoch"} for kind, h in s["games"].items()]
+    drawn.append(plots.line_panels(panels, "Section 2.4 games: yardstick and discriminator", figures / "s24_games.png"))
+    toy = [{"x": [e["epoch"] for e in h["evals"]], "series": {name: [e["jsd"] for e in h["evals"]]},
+            "xlabel": "epoch", "ylabel": "JSD(data, model) on the lattice"} for name, h in s["toy"].items()]
+    drawn.append(plots.line_panels(toy, "2-D ring: JSD during training", figures / "s24_toy_jsd.png"))
+    if arrays is None:
+        return drawn
+    toy_masses = {k[len("toy "):]: v for k, v in arrays.items() if k.startswith("toy ")}
+    drawn.append(plots.mass_panels(toy_masses, s["config"]["toy_half_width"], "Cell masses: data, VAE, GAN",
+                                   figures / "s24_toy_masses.png"))
+    mnist = {k: v for k, v in arrays.items() if not k.startswith(("toy ", "binary "))}
+    drawn.append(plots.digit_panels(mnist, "Samples and reconstructions side by side", figures / "s24_samples.png"))
+    binary = {k[len("binary "):]: v for k, v in arrays.items() if k.startswith("binary ")}
+    drawn.append(plots.digit_panels(binary, "Binarised MNIST: samples of each model", figures / "s24_binary.png"))
+    return drawn
