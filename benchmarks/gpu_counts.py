@@ -35,7 +35,26 @@ def trainers() -> dict:
     out.update({f"binary_{n}": discrete_latents.make_binary_trainer(s14, n) for n in discrete_latents.ALGORITHMS})
     out.update({f"toy_{m}": toy_games.make_toy_trainer(gan_cfg, m, 0) for m in toy_games.TOY_METHODS})
     out.update(gan_games.mnist_trainers(gan_cfg))
+    out.update(section24_trainers())
     return out
+
+
+def section24_trainers() -> dict:
+    """The trainers that section 2.4 adds: the yardstick's classifier, the fair games, the toy models, the
+    straight-through generator."""
+    from nprob.assignment import discrete_data, fair_games, toy_divergences
+    from nprob.assignment.vae_vs_gan import Section24Config
+    from nprob.training.supervised import ClassifierTrainer
+    from nprob.models.classifier import Classifier
+    cfg = Section24Config(backend="cupy")
+    model = Classifier(hidden=cfg.clf_hidden)
+    remedy = fair_games.Remedy(cfg.real_label, cfg.instance_noise, cfg.pack)
+    return {"s24_classifier": ClassifierTrainer(model, model.init(np.random.default_rng(0))),
+            "s24_gan": fair_games.make_trainer(cfg, "gan", remedy),
+            "s24_bigan": fair_games.make_trainer(cfg, "bigan", remedy),
+            "s24_toy_vae": toy_divergences.make_trainer(cfg, "vae"),
+            "s24_toy_gan": toy_divergences.make_trainer(cfg, "gan"),
+            "s24_gan_straight_through": discrete_data.make_trainer(cfg, "gan_straight_through")}
 
 
 def batch_for(name: str):
@@ -43,7 +62,12 @@ def batch_for(name: str):
     from nprob import backend
     from nprob.assignment import toy_games
     from nprob.assignment.gans import GANConfig
+    from nprob.training.supervised import labelled
     rng = np.random.default_rng(0)
+    if name.startswith("s24_toy_"):
+        return backend.asarray(rng.standard_normal((200, 2)).astype(np.float32))
+    if name == "s24_classifier":
+        return labelled(backend.asarray(rng.random((BATCH, 784), dtype=np.float32)), rng.integers(10, size=BATCH))
     if name.startswith("toy_"):
         rows = toy_games.rows_per_step(GANConfig(), name[len("toy_"):])
         return backend.asarray(rng.standard_normal((rows, 2)).astype(np.float32))
@@ -99,6 +123,8 @@ H100_FP32_PEAK, H100_BANDWIDTH = 66.9e12, 3.35e12
 def steps_per_epoch(name: str) -> int:
     from nprob.assignment import toy_games
     from nprob.assignment.gans import GANConfig
+    if name.startswith("s24_toy_"):
+        return 20000 // 200
     if name.startswith("toy_"):
         return toy_games.TOY_POINTS // toy_games.rows_per_step(GANConfig(), name[len("toy_"):])
     return 60000 // BATCH

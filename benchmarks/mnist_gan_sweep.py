@@ -23,17 +23,19 @@ REMEDIES = {"none": Remedy(), "smooth0.9": Remedy(0.9), "noise0.1": Remedy(1.0, 
             "pack4+smooth0.9": Remedy(0.9, pack=4)}
 
 
-def main(argv=None) -> None:
+def main(argv=None, base=None) -> None:
+    """``base``: the Section24Config to start from (a smaller one in the tests)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--remedies", nargs="+", choices=sorted(REMEDIES), default=list(REMEDIES))
     p.add_argument("--json", type=Path, default=Path("benchmarks/results/mnist_gan_sweep.json"))
     args = p.parse_args(argv)
-    cfg = replace(vae_vs_gan.Section24Config(), gan_epochs=args.epochs)
+    cfg = replace(base or vae_vs_gan.Section24Config(), gan_epochs=args.epochs)
     mnist = load_mnist(verbose=False)
     model, params, clf = train_classifier(cfg, args.out, mnist, verbose=False)
     yardstick = Yardstick(model, params, mnist.x_test[:cfg.n_test])
+    real = yardstick.flat(mnist.x_train[:cfg.eval_samples])
     x_train = backend.asarray(mnist.x_train[:cfg.n_train])
     rows = []
     for name in args.remedies:
@@ -45,8 +47,10 @@ def main(argv=None) -> None:
         last = history["evals"][-1]
         print(f"[sweep] {name}: FID {last['fid']:.2f}, D(real) {rows[-1]['d_real'][-1]:.3f}, "
               f"D(fake) {rows[-1]['d_fake'][-1]:.3f}")
-    checkpoint.write_json(args.json, {"command": f"python -m benchmarks.mnist_gan_sweep --out DIR --epochs {args.epochs}",
-                                      "classifier": clf, "eval_samples": cfg.eval_samples, "rows": rows})
+    command = f"python -m benchmarks.mnist_gan_sweep --out DIR --epochs {args.epochs} --remedies {' '.join(args.remedies)}"
+    checkpoint.write_json(args.json, {"command": command,
+                                      "classifier": clf, "eval_samples": cfg.eval_samples,
+                                      "real_training_images": real, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -89,3 +89,22 @@ def test_the_gpu_check_script_runs_every_step_and_keeps_going_after_a_failure(tm
     calls = (tmp_path / "calls").read_text()
     assert "pytest" in calls and "--backend cupy --quick --json" in calls and "run_all.py --quick --backend cupy" in calls
     assert len(list((tmp_path / "out").iterdir())) <= 8   # what the device tool brings back
+
+
+def test_the_mnist_gan_sweep_records_every_remedy_and_resumes(tmp_path):
+    import json
+    from dataclasses import replace
+
+    from benchmarks import mnist_gan_sweep
+    from nprob.assignment.vae_vs_gan import Section24Config
+    from test_section24 import TINY
+    base = replace(Section24Config(), **TINY)
+    argv = ["--out", str(tmp_path / "sweep"), "--epochs", "1", "--remedies", "none", "pack2",
+            "--json", str(tmp_path / "sweep.json")]
+    mnist_gan_sweep.main(argv, base)
+    first = json.loads((tmp_path / "sweep.json").read_text())
+    assert [r["remedy"] for r in first["rows"]] == ["none", "pack2"] and first["rows"][1]["pack"] == 2
+    assert all(len(r["evals"]) == 1 and len(r["d_real"]) == 1 for r in first["rows"])
+    mnist_gan_sweep.main(argv, base)                      # resumes from the checkpoints: the same rows
+    again = json.loads((tmp_path / "sweep.json").read_text())
+    assert [r["evals"][0]["fid"] for r in again["rows"]] == [r["evals"][0]["fid"] for r in first["rows"]]

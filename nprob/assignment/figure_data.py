@@ -19,6 +19,7 @@ from scipy.stats import norm
 
 from .. import backend, checkpoint
 from ..distributions import bernoulli_log_likelihood
+from ..sample_quality import pixel_entropy
 from ..stable import sigmoid
 from ..toy_data import MIXTURES
 from .toy_games import toy_samples
@@ -40,12 +41,6 @@ def picks(seed: int, n_test: int) -> tuple[np.ndarray, np.ndarray]:
     """The test digits every figure shows (DIGITS of them) and the ones whose codes are scattered (SCATTER)."""
     pick = backend.host_rng(seed, "figures")
     return pick.choice(n_test, DIGITS, replace=False), pick.choice(n_test, SCATTER, replace=False)
-
-
-def _mean_pixel_entropy(p: np.ndarray) -> float:
-    """Average Bernoulli entropy (nats) of decoded pixels: 0 for crisp images, log 2 for grey mush."""
-    q = np.clip(p, 1e-7, 1 - 1e-7)
-    return float(np.mean(-(q * np.log(q) + (1 - q) * np.log(1 - q))))
 
 
 def _nearest_labels(images: np.ndarray, x_ref: np.ndarray, y_ref: np.ndarray) -> np.ndarray:
@@ -87,8 +82,8 @@ def vae_mnist(trainers: dict, seed: int, mnist, out: Path) -> dict:
             "aggregate_std": [float(s) for s in np.sqrt(z_scatter.var(axis=0) + np.exp(logvar_scatter).mean(axis=0))],
             "mean_posterior_std": float(np.exp(0.5 * logvar_scatter).mean()),
             "manifold_classes": sorted(int(c) for c in np.unique(classes)),
-            "manifold_pixel_entropy": _mean_pixel_entropy(manifold),
-            "reconstruction_pixel_entropy": _mean_pixel_entropy(recon),
+            "manifold_pixel_entropy": float(pixel_entropy(manifold).mean()),     # derivations/14 (14.5)
+            "reconstruction_pixel_entropy": float(pixel_entropy(recon).mean()),
         }
     checkpoint.save(path(out, "vae_mnist"), arrays, {"algorithms": sorted(trainers)})
     return stats

@@ -47,7 +47,8 @@ def game_lines(s: dict) -> list[str]:
     cfg, lines = s["config"], []
     remedy = ("no remedy" if cfg["real_label"] == 1 and not cfg["instance_noise"] else ", ".join(
         part for part in (f"one-sided label smoothing to {cfg['real_label']:g}" if cfg["real_label"] < 1 else "",
-                          f"instance noise from sigma = {cfg['instance_noise']:g} to 0" if cfg["instance_noise"] else "")
+                          f"instance noise from sigma = {cfg['instance_noise']:g} to 0" if cfg["instance_noise"] else "",
+                          f"packs of {cfg['pack']} for the GAN's discriminator" if cfg["pack"] > 1 else "")
         if part))
     lines += [f"**A fair opponent.** The MNIST GAN and the three-player game of section 2 (one hidden layer of "
               f"{cfg['gan_hidden']} units, 2-D codes, the non-saturating loss, Adam at {cfg['gan_lr']:g}) with "
@@ -73,7 +74,8 @@ def game_lines(s: dict) -> list[str]:
 def statement_lines(s: dict) -> list[str]:
     rows, obj, lines = s["yardstick"], s["objectives"], []
     lines += ["**9.1 Trained by maximising the likelihood?** The VAEs maximise a bound; measured on test images "
-              "(page 10's exact log p(x)):", "", "| model | ELBO | log p(x) | gap (nats) | images |", "|---|---|---|---|---|"]
+              "(page 10's exact log p(x)):", "", "| model | ELBO | log p(x) | gap (nats) | images |",
+              "|---|---|---|---|---|"]
     for name, o in obj.items():
         if "gap" in o:
             lines.append(f"| {name} | {o['elbo']:.2f} | {o['log_px']:.2f} | {o['gap']:.2f} ± {o['gap_se']:.2f} | "
@@ -85,7 +87,8 @@ def statement_lines(s: dict) -> list[str]:
     lines += ["**9.2 Minimising a divergence?** On a ring of eight Gaussians (sd "
               f"{s['config']['toy_std']:g}), each model's cell masses against the data's exact ones "
               "(derivations/14 (14.12)); KL(data || model) is infinite where the model leaves a cell with data "
-              "mass empty.", "", "| model | epoch | KL(data ‖ model) | KL(model ‖ data) | JSD | data mass on empty cells |",
+              "mass empty.", "",
+              "| model | epoch | KL(data ‖ model) | KL(model ‖ data) | JSD | data mass on empty cells |",
               "|---|---|---|---|---|---|"]
     for name, h in toy.items():
         for e in (h["evals"][0], h["evals"][-1]):
@@ -184,8 +187,8 @@ def draw(metrics: dict, arrays: dict | None, figures: Path) -> list[Path]:
     s, drawn = metrics["section24"], []
     panels = [{"x": [e["epoch"] for e in h["evals"]], "series": {kind: [e["fid"] for e in h["evals"]]},
                "xlabel": "epoch", "ylabel": "Frechet distance"} for kind, h in s["games"].items()]
-    panels += [{"x": [e["epoch"] for e in h["epochs"]], "series": {f"{kind} D(real)": [e["d_real"] for e in h["epochs"]],
-                                                                    f"{kind} D(fake)": [e["d_fake"] for e in h["epochs"]]},
+    panels += [{"x": [e["epoch"] for e in h["epochs"]],
+                "series": {f"{kind} D({side})": [e[f"d_{side}"] for e in h["epochs"]] for side in ("real", "fake")},
                 "xlabel": "epoch", "ylabel": "mean D over the epoch"} for kind, h in s["games"].items()]
     drawn.append(plots.line_panels(panels, "Section 2.4 games: yardstick and discriminator", figures / "s24_games.png"))
     toy = [{"x": [e["epoch"] for e in h["evals"]], "series": {name: [e["jsd"] for e in h["evals"]]},

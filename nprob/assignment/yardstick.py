@@ -44,13 +44,15 @@ class Yardstick:
         self.model, self.params, self.chunk = model, params, chunk
         self.reference = sq.moments(self.features(x_ref))
 
-    def features(self, images: np.ndarray) -> np.ndarray:
-        return np.concatenate([backend.to_host(self.model.features(self.params, backend.asarray(images[i:i + self.chunk])))
+    def _chunked(self, f, images: np.ndarray) -> np.ndarray:
+        return np.concatenate([backend.to_host(f(self.params, backend.asarray(images[i:i + self.chunk])))
                                for i in range(0, len(images), self.chunk)])
 
+    def features(self, images: np.ndarray) -> np.ndarray:
+        return self._chunked(self.model.features, images)
+
     def log_probs(self, images: np.ndarray) -> np.ndarray:
-        return np.concatenate([backend.to_host(self.model.log_probs(self.params, backend.asarray(images[i:i + self.chunk])))
-                               for i in range(0, len(images), self.chunk)])
+        return self._chunked(self.model.log_probs, images)
 
     def one_draw(self, images: np.ndarray) -> dict:
         """Every statistic of one set of images (n, 784) in [0, 1]."""

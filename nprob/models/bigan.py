@@ -75,7 +75,8 @@ class BiGAN:
         xp = backend.get_array_module(x)
         x_fake, g_cache = self.generator.forward(g, z)
         z_real, q_cache = self.infer(q, x, eps)
-        x_seen, fake_seen = (x, x_fake) if instance_noise is None else (x + instance_noise[0], x_fake + instance_noise[1])
+        x_seen, fake_seen = (x, x_fake) if instance_noise is None else (x + instance_noise[0],
+                                                                        x_fake + instance_noise[1])
         a_real, real_cache = self.discriminator.forward(d, xp.concatenate([x_seen, z_real], axis=1))   # (14.7)
         a_fake, fake_cache = self.discriminator.forward(d, xp.concatenate([fake_seen, z], axis=1))
         return a_real, a_fake, (g_cache, q_cache, real_cache, fake_cache)

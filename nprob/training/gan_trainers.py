@@ -51,7 +51,8 @@ class Game:
         validate.count(self.pack, "pack")
         validate.count(self.critic_steps, "critic_steps")
         if not 0.5 < self.real_label <= 1 or (self.real_label < 1 and self.loss == "critic"):
-            raise ValueError(f"real_label smooths a discriminator's target: a number in (0.5, 1], got {self.real_label}")
+            raise ValueError(f"real_label smooths a discriminator's target: a number in (0.5, 1], "
+                             f"got {self.real_label}")
         validate.number(self.instance_noise, "instance_noise", minimum=0)
         if self.noise_steps < 0:
             raise ValueError(f"noise_steps must be >= 0, got {self.noise_steps}")
