@@ -48,7 +48,7 @@ def section24_trainers() -> dict:
     from nprob.models.classifier import Classifier
     cfg = Section24Config(backend="cupy")
     model = Classifier(hidden=cfg.clf_hidden)
-    remedy = fair_games.Remedy(cfg.real_label, cfg.instance_noise, cfg.pack)
+    remedy = fair_games.Remedy(cfg.real_label, cfg.instance_noise, cfg.pack, cfg.penalty, cfg.lr_decay)
     return {"s24_classifier": ClassifierTrainer(model, model.init(np.random.default_rng(0))),
             "s24_gan": fair_games.make_trainer(cfg, "gan", remedy),
             "s24_bigan": fair_games.make_trainer(cfg, "bigan", remedy),

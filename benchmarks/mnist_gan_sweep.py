@@ -20,7 +20,8 @@ from nprob.data import load_mnist
 Remedy = fair_games.Remedy
 REMEDIES = {"none": Remedy(), "smooth0.9": Remedy(0.9), "noise0.1": Remedy(1.0, 0.1), "noise0.3": Remedy(1.0, 0.3),
             "smooth0.9+noise0.1": Remedy(0.9, 0.1), "pack2": Remedy(pack=2), "pack4": Remedy(pack=4),
-            "pack4+smooth0.9": Remedy(0.9, pack=4)}
+            "pack4+smooth0.9": Remedy(0.9, pack=4), "decay": Remedy(lr_decay=0.01),
+            "pack2+decay": Remedy(pack=2, lr_decay=0.01), "wgan_gp": Remedy(penalty=10.0)}
 
 
 def main(argv=None, base=None) -> None:

@@ -87,3 +87,40 @@ def test_still_improving_only_beyond_the_noise():
     assert report.improving(evals, noise=5.0)
     assert not report.improving(evals, noise=15.0)
     assert not report.improving([{"fid": 30.0}, {"fid": 31.0}], noise=0.1)
+
+
+def test_likelihood_verdict_needs_every_gap_beyond_its_noise():
+    clear = {"aevb": {"gap": 12.0, "gap_se": 0.9}, "gan": {"g_loss": 1.0}}
+    assert report.likelihood_verdict(clear).startswith("Verdict on 9.1: false")
+    unclear = {"aevb": {"gap": 1.0, "gap_se": 0.9}}
+    assert "not separated from zero" in report.likelihood_verdict(unclear)
+    assert "No VAE" in report.likelihood_verdict({"gan": {"g_loss": 1.0}})
+
+
+def toy_history(first, last, finite=True):
+    end = {"jsd": last, **({"kl_data_model": 0.1} if finite else {})}
+    return {"evals": [{"jsd": first, "kl_data_model": 1.0}, end]}
+
+
+def test_divergence_verdict_says_who_moved_and_whose_kl_is_infinite():
+    both = report.divergence_verdict({"vae": toy_history(0.5, 0.1), "gan": toy_history(0.6, 0.2, finite=False)})
+    assert "vae's JSD fell" in both and "gan's JSD fell" in both and "ends infinite" in both and "Both moved" in both
+    stuck = report.divergence_verdict({"vae": toy_history(0.5, 0.495), "gan": toy_history(0.6, 0.2)})
+    assert "vae's JSD did not fall" in stuck and "Both moved" not in stuck
+
+
+def test_sharpness_summary_names_a_direction_only_when_every_pair_agrees():
+    assert "false" in report.sharpness_summary(["gan samples are sharper than aevb samples by both measures"] * 2)
+    assert "true" in report.sharpness_summary(["aevb samples are sharper than gan samples by both measures"])
+    mixed = ["gan samples are sharper than aevb samples by both measures",
+             "the two sharpness measures do not agree on aevb samples against bigan samples, or do not separate them"]
+    assert "do not decide" in report.sharpness_summary(mixed)
+
+
+def test_discrete_verdict_needs_a_separable_grey_gan_and_binary_straight_through_samples():
+    def data(grey, non_binary):
+        return {"probes": {"gan_grey": {"5": grey}},
+                "histories": {"gan_straight_through": {"evals": [{"non_binary_pixels": non_binary}]}}}
+    assert report.discrete_verdict(data(1.0, 0.0), "5").startswith("Verdict on 9.5: false")
+    assert "do not settle" in report.discrete_verdict(data(0.8, 0.0), "5")
+    assert "do not settle" in report.discrete_verdict(data(1.0, 0.2), "5")

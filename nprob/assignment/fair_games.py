@@ -23,16 +23,31 @@ KINDS = ("gan", "bigan")
 @dataclass(frozen=True)
 class Remedy:
     """What keeps the discriminator from winning: its real target (14.8), the instance noise's starting sigma
-    (14.7), and PacGAN's pack size (derivations/13 result 13.3; the GAN only)."""
+    (14.7), and, for the GAN only, PacGAN's pack size (derivations/13 result 13.3) or an Earth-Mover critic
+    with WGAN-GP's gradient penalty ``penalty`` = lambda (results 13.1-13.2, five critic steps per generator
+    step); ``lr_decay``: every player's step falls linearly to this fraction over the run (13.10)."""
 
     real_label: float = 1.0
     instance_noise: float = 0.0
     pack: int = 1
+    penalty: float = 0.0
+    lr_decay: float = 1.0
+
+
+CRITIC_STEPS = 5
+
+
+def generator_steps(cfg, remedy: Remedy) -> int:
+    """Generator steps of the whole run: a critic takes CRITIC_STEPS batches per generator step."""
+    return cfg.gan_epochs * (cfg.n_train // (cfg.batch_size * (CRITIC_STEPS if remedy.penalty else 1)))
 
 
 def game(cfg, remedy: Remedy) -> Game:
     """The remedy as a Game record; the noise falls to zero over the whole run."""
-    steps = cfg.gan_epochs * (cfg.n_train // cfg.batch_size)
+    steps = generator_steps(cfg, remedy)
+    if remedy.penalty:
+        return Game("critic", cfg.gan_lr, cfg.gan_lr, pack=remedy.pack, penalty=remedy.penalty,
+                    critic_steps=CRITIC_STEPS)
     return Game("nonsaturating", cfg.gan_lr, cfg.gan_lr, pack=remedy.pack, real_label=remedy.real_label,
                 instance_noise=remedy.instance_noise, noise_steps=steps if remedy.instance_noise else 0)
 
@@ -41,12 +56,15 @@ def make_trainer(cfg, kind: str, remedy: Remedy):
     """A fresh GAN (``kind='gan'``) or three-player game with the given remedy, weights from the seed."""
     rng = backend.host_rng(cfg.seed, "section24 init", kind)
     hidden = (cfg.gan_hidden,)
+    schedule = {"decay_steps": generator_steps(cfg, remedy) if remedy.lr_decay < 1 else 0,
+                "final_lr_fraction": remedy.lr_decay}
     if kind == "gan":
         model = GAN(x_dim=784, z_dim=cfg.z_dim, g_hidden=hidden, d_hidden=hidden, g_output="sigmoid",
                     pack=remedy.pack)
-        return GANTrainer(model, *model.init(rng), game(cfg, remedy))
+        return GANTrainer(model, *model.init(rng), game(cfg, remedy), **schedule)
     model = BiGAN(x_dim=784, z_dim=cfg.z_dim, g_hidden=hidden, q_hidden=hidden, d_hidden=hidden, g_output="sigmoid")
-    return BiGANTrainer(model, *model.init(rng), game(cfg, replace(remedy, pack=1)))
+    remedy = replace(remedy, pack=1, penalty=0.0)          # the three-player game has neither
+    return BiGANTrainer(model, *model.init(rng), game(cfg, remedy), **schedule)
 
 
 def samples(trainer, n: int, seed: int, *stream):
@@ -65,7 +83,7 @@ def train(cfg, kind: str, remedy: Remedy, folder: Path, x_train, yardstick, verb
 
     config = {"kind": kind, **asdict(remedy), "lr": cfg.gan_lr,
               "hidden": cfg.gan_hidden, "z_dim": cfg.z_dim, "n_train": cfg.n_train, "batch_size": cfg.batch_size,
-              "noise_steps": trainer.game.noise_steps}
+              "noise_steps": trainer.game.noise_steps, "decay_steps": trainer.players["g"].decay_steps}
     history = fit(trainer, x_train, epochs=cfg.gan_epochs, batch_size=cfg.batch_size, seed=cfg.seed,
                   checkpoint_path=folder / f"{trainer.name}.npz", config=config, evaluate=evaluate,
                   eval_every=cfg.eval_every, verbose=verbose)

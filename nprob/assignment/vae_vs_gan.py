@@ -48,6 +48,8 @@ class Section24Config:
     real_label: float = 1.0           # the remedy chosen by benchmarks/mnist_gan_sweep.py
     instance_noise: float = 0.0
     pack: int = 1                     # the GAN's only: the three-player game's discriminator sees pairs (x, z)
+    penalty: float = 0.0              # > 0: the GAN plays against a WGAN-GP critic (not the three-player game)
+    lr_decay: float = 1.0             # every player's step falls linearly to this fraction over the run
     eval_every: int = 5
     eval_samples: int = 2000          # samples per draw of the yardstick
     draws: int = 5                    # independent draws behind each mean and standard error
@@ -70,9 +72,10 @@ class Section24Config:
     bound_images: int = 500
 
     def __post_init__(self):
-        require_valid(self, skip=("seed", "instance_noise"))
-        if not 0.5 < self.real_label <= 1 or self.instance_noise < 0:
-            raise ValueError("real_label must be in (0.5, 1] and instance_noise at least 0")
+        require_valid(self, skip=("seed", "instance_noise", "penalty"))
+        if not 0.5 < self.real_label <= 1 or self.instance_noise < 0 or self.penalty < 0 or self.lr_decay > 1:
+            raise ValueError("real_label and lr_decay must be in (0.5, 1] and (0, 1], instance_noise and penalty "
+                             "at least 0")
 
 
 QUICK = dict(n_train=3000, n_test=500, clf_epochs=2, gan_epochs=2, eval_every=1, eval_samples=200, draws=2,
@@ -160,6 +163,8 @@ def objectives(metrics: dict, games: dict) -> dict:
                             "log_px": rows["log p(x)"]["mean"], "gap": rows["log p(x)"]["mean"] - rows["ELBO"]["mean"],
                             "gap_se": truth["kl_q_to_posterior"]["std_across_images"] / np.sqrt(truth["images"]),
                             "images": truth["images"]}
+            if "L_10" in rows:           # IWAE (k = 5) trains on L_5, which lies between the ELBO and L_10
+                result[name]["log_px_minus_L10"] = rows["log p(x)"]["mean"] - rows["L_10"]["mean"]
     for name, history in games.items():
         last = history["epochs"][-1]
         result[name] = {k: last[k] for k in last if k.endswith("loss") or k in ("d_real", "d_fake")}
@@ -188,7 +193,7 @@ def run(cfg: Section24Config, out: Path, verbose: bool = True) -> dict:
     x_train = backend.asarray(mnist.x_train[:cfg.n_train])
     games, histories = {}, {}
     for kind in fair_games.KINDS:
-        remedy = fair_games.Remedy(cfg.real_label, cfg.instance_noise, cfg.pack)
+        remedy = fair_games.Remedy(cfg.real_label, cfg.instance_noise, cfg.pack, cfg.penalty, cfg.lr_decay)
         games[kind], histories[kind] = fair_games.train(cfg, kind, remedy, folder, x_train, yardstick, verbose)
     lap("games")
     if verbose:
