@@ -76,6 +76,9 @@ class Section24Config:
         if not 0.5 < self.real_label <= 1 or self.instance_noise < 0 or self.penalty < 0 or self.lr_decay > 1:
             raise ValueError("real_label and lr_decay must be in (0.5, 1] and (0, 1], instance_noise and penalty "
                              "at least 0")
+        if max(self.eval_samples, self.surface_images, self.bound_images) > self.n_test or self.draws < 2:
+            raise ValueError("eval_samples, surface_images and bound_images cannot exceed n_test, and a standard "
+                             "error needs draws >= 2")
 
 
 QUICK = dict(n_train=3000, n_test=500, clf_epochs=2, gan_epochs=2, eval_every=1, eval_samples=200, draws=2,
@@ -198,13 +201,13 @@ def run(cfg: Section24Config, out: Path, verbose: bool = True) -> dict:
     lap("games")
     if verbose:
         print("[nprob] section 2.4: measuring samples", file=sys.stderr)
-    draws = {"real (training images)": lambda i: mnist.x_train[backend.host_rng(cfg.seed, "section24 real", i)
-                                                                .choice(cfg.n_train, cfg.eval_samples, replace=False)]}
+    def pick(images, *stream):   # eval_samples distinct images
+        return images[backend.host_rng(cfg.seed, *stream).choice(len(images), cfg.eval_samples, replace=False)]
+    draws = {"real (training images)": lambda i: pick(mnist.x_train[:cfg.n_train], "section24 real", i)}
     vaes = trained_vaes(out, results_folder.read_metrics(out))
     for name, trainer in vaes.items():
         draws[f"{name} samples"] = lambda i, t=trainer: vae_images(t, cfg.eval_samples, cfg.seed, "draw", i)
-        draws[f"{name} reconstructions"] = lambda i, t=trainer: vae_reconstructions(
-            t, x_test[backend.host_rng(cfg.seed, "section24 recon", i).choice(cfg.n_test, cfg.eval_samples)])
+        draws[f"{name} reconstructions"] = lambda i, t=trainer: vae_reconstructions(t, pick(x_test, "section24 recon", i))
     for kind, trainer in games.items():
         draws[f"{kind} samples"] = lambda i, t=trainer: fair_games.samples(t, cfg.eval_samples, cfg.seed, "draw", i)
     measured = {name: yardstick.measure([draw(i) for i in range(cfg.draws)]) for name, draw in draws.items()}

@@ -83,7 +83,8 @@ def statement_lines(s: dict) -> list[str]:
     lines += ["**9.1 Trained by maximising the likelihood?** The VAEs maximise a bound; measured on test images "
               "(page 10's exact log p(x)); IWAE with k samples trains on L_k, which lies between the ELBO and "
               "L_10 for k ≤ 10 (page 5), so log p(x) - L_10 bounds its objective's gap from below:", "",
-              "| model | ELBO | log p(x) | log p(x) - ELBO (nats) | log p(x) - L_10 | images |", "|---|---|---|---|---|---|"]
+              "| model | ELBO | log p(x) | log p(x) - ELBO (nats) | log p(x) - L_10 | images |",
+              "|---|---|---|---|---|---|"]
     for name, o in obj.items():
         if "gap" in o:
             lines.append(f"| {name} | {o['elbo']:.2f} | {o['log_px']:.2f} | {o['gap']:.2f} ± {o['gap_se']:.2f} | "
