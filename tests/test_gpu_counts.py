@@ -15,7 +15,7 @@ BUDGET = {
     "binary_score_function": (108, 0), "toy_minimax": (177, 0), "toy_nonsaturating": (178, 0),
     "toy_wgan": (466, 0), "toy_wgan_gp": (833, 0), "toy_pacgan2": (178, 0), "toy_pacgan4": (178, 0),
     "toy_bigan": (251, 0), "mnist_gan": (151, 0), "mnist_bigan": (202, 0),
-    "s24_classifier": (43, 0), "s24_gan": (151, 0), "s24_bigan": (202, 0), "s24_toy_vae": (93, 0),
+    "s24_classifier": (43, 0), "s24_gan": (600, 0), "s24_bigan": (229, 0), "s24_toy_vae": (93, 0),
     "s24_toy_gan": (178, 0), "s24_gan_straight_through": (157, 0),
 }
 

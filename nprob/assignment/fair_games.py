@@ -24,8 +24,8 @@ KINDS = ("gan", "bigan")
 class Remedy:
     """What keeps the discriminator from winning: its real target (14.8), the instance noise's starting sigma
     (14.7), and, for the GAN only, PacGAN's pack size (derivations/13 result 13.3) or an Earth-Mover critic
-    with WGAN-GP's gradient penalty ``penalty`` = lambda (results 13.1-13.2, five critic steps per generator
-    step); ``lr_decay``: every player's step falls linearly to this fraction over the run (13.10)."""
+    with WGAN-GP's gradient penalty ``penalty`` = lambda (results 13.1-13.2; five critic steps per generator
+    step, each on a fifth of the batch); ``lr_decay``: every step falls linearly to this fraction (13.10)."""
 
     real_label: float = 1.0
     instance_noise: float = 0.0
@@ -37,14 +37,15 @@ class Remedy:
 CRITIC_STEPS = 5
 
 
-def generator_steps(cfg, remedy: Remedy) -> int:
-    """Generator steps of the whole run: a critic takes CRITIC_STEPS batches per generator step."""
-    return cfg.gan_epochs * (cfg.n_train // (cfg.batch_size * (CRITIC_STEPS if remedy.penalty else 1)))
+def generator_steps(cfg) -> int:
+    """Generator steps of the whole run: one per batch of ``batch_size`` images (a critic splits each batch
+    into CRITIC_STEPS smaller ones, one per critic step, as the sweep that chose it did)."""
+    return cfg.gan_epochs * (cfg.n_train // cfg.batch_size)
 
 
 def game(cfg, remedy: Remedy) -> Game:
     """The remedy as a Game record; the noise falls to zero over the whole run."""
-    steps = generator_steps(cfg, remedy)
+    steps = generator_steps(cfg)
     if remedy.penalty:
         return Game("critic", cfg.gan_lr, cfg.gan_lr, pack=remedy.pack, penalty=remedy.penalty,
                     critic_steps=CRITIC_STEPS)
@@ -56,7 +57,7 @@ def make_trainer(cfg, kind: str, remedy: Remedy):
     """A fresh GAN (``kind='gan'``) or three-player game with the given remedy, weights from the seed."""
     rng = backend.host_rng(cfg.seed, "section24 init", kind)
     hidden = (cfg.gan_hidden,)
-    schedule = {"decay_steps": generator_steps(cfg, remedy) if remedy.lr_decay < 1 else 0,
+    schedule = {"decay_steps": generator_steps(cfg) if remedy.lr_decay < 1 else 0,
                 "final_lr_fraction": remedy.lr_decay}
     if kind == "gan":
         model = GAN(x_dim=784, z_dim=cfg.z_dim, g_hidden=hidden, d_hidden=hidden, g_output="sigmoid",
