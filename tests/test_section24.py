@@ -99,7 +99,7 @@ def test_likelihood_verdict_needs_every_gap_beyond_its_noise():
 
 def toy_history(first, last, finite=True):
     end = {"jsd": last, **({"kl_data_model": 0.1} if finite else {})}
-    return {"evals": [{"jsd": first, "kl_data_model": 1.0}, end]}
+    return {"initial": {"jsd": first, "kl_data_model": 2.0}, "evals": [{"jsd": last, "kl_data_model": 1.0}, end]}
 
 
 def test_divergence_verdict_says_who_moved_and_whose_kl_is_infinite():
@@ -117,10 +117,18 @@ def test_sharpness_summary_names_a_direction_only_when_every_pair_agrees():
     assert "do not decide" in report.sharpness_summary(mixed)
 
 
-def test_discrete_verdict_needs_a_separable_grey_gan_and_binary_straight_through_samples():
-    def data(grey, non_binary):
-        return {"probes": {"gan_grey": {"5": grey}},
-                "histories": {"gan_straight_through": {"evals": [{"non_binary_pixels": non_binary}]}}}
-    assert report.discrete_verdict(data(1.0, 0.0), "5").startswith("Verdict on 9.5: false")
-    assert "do not settle" in report.discrete_verdict(data(0.8, 0.0), "5")
-    assert "do not settle" in report.discrete_verdict(data(1.0, 0.2), "5")
+def test_discrete_verdict_needs_grey_samples_told_apart_better_than_the_vaes_and_binary_straight_through():
+    def data(grey, vae=0.7, grey_left=0.05, st_left=0.0):
+        return {"probes": {"gan_grey": {"5": ms(grey, 0.005)}, "vae": {"5": ms(vae, 0.007)}},
+                "histories": {"gan_grey": {"evals": [{"non_binary_pixels": grey_left}]},
+                              "gan_straight_through": {"evals": [{"non_binary_pixels": st_left}]}}}
+    assert report.discrete_verdict(data(0.97), "5").startswith("Verdict on 9.5: false")
+    assert "do not settle" in report.discrete_verdict(data(0.71), "5")              # not separated from the VAE
+    assert "do not settle" in report.discrete_verdict(data(0.97, grey_left=0.0), "5")   # grey GAN already binary
+    assert "do not settle" in report.discrete_verdict(data(0.97, st_left=0.2), "5")
+
+
+def test_a_collapsed_game_is_called_so_only_when_its_label_entropy_is_low():
+    assert "collapsed" in report.collapse_text("bigan", {"entropy_of_mean": ms(0.0, 0.0)})
+    assert report.collapse_text("gan", {"entropy_of_mean": ms(2.16, 0.003)}) == ""
+    assert report.collapse_text("gan", {"entropy_of_mean": ms(0.9, 0.1)}) == ""     # not below 1 beyond its noise

@@ -76,7 +76,7 @@ def game_evaluator(cfg, x_test_bin: np.ndarray):
 
 def probe(cfg, x_train_bin: np.ndarray, x_test_bin: np.ndarray, draw, name: str) -> dict:
     """A fresh discriminator trained on binary training images against ``draw(n, *stream)`` samples; its
-    held-out accuracy after each count of steps in ``probe_steps``."""
+    held-out accuracy after each count of steps in ``probe_steps``, {'mean', 'se'}."""
     net = MLP("disc", (784, cfg.gan_hidden, 1), hidden="leaky_relu")
     d = init_networks((net,), backend.host_rng(cfg.seed, "section24 probe", name), "glorot")[0]
     player = Player(d, 1e-3, options={"beta1": 0.5})
@@ -92,7 +92,8 @@ def probe(cfg, x_train_bin: np.ndarray, x_test_bin: np.ndarray, draw, name: str)
         done = steps
         hit_real = backend.to_host(net.forward(d, real_test)[0] > 0).mean()
         hit_fake = backend.to_host(net.forward(d, fake_test)[0] < 0).mean()
-        accuracy[str(steps)] = float((hit_real + hit_fake) / 2)
+        p = float((hit_real + hit_fake) / 2)    # over 2 * eval_samples held-out images: a binomial SE
+        accuracy[str(steps)] = {"mean": p, "se": float(np.sqrt(max(p * (1 - p), 1e-12) / (2 * cfg.eval_samples)))}
     return accuracy
 
 

@@ -54,20 +54,27 @@ def model_masses(cfg, trainer, lattice: Lattice) -> np.ndarray:
         g, backend.asarray(z, g.flat.dtype))), z_n=cfg.gan_lattice)
 
 
+def measure(cfg, trainer, lattice: Lattice, truth: np.ndarray) -> dict:
+    """The model's divergences from the data's cell masses ``truth`` (14.12), as finite floats."""
+    d = divergences(truth, model_masses(cfg, trainer, lattice))
+    row = {"jsd": d["jsd"], "data_mass_where_model_empty": d["p_mass_where_q_empty"],
+           "model_mass_on_lattice": d["q_mass"]}
+    for key, value in (("kl_data_model", d["kl_pq"]), ("kl_model_data", d["kl_qp"])):
+        if np.isfinite(value):         # an infinite KL is left out: the report reads its absence as infinity
+            row[key] = value
+    return row
+
+
 def train(cfg, name: str, folder: Path, verbose: bool) -> tuple[object, dict]:
-    """Train (or resume) the toy ``name`` ('vae' or 'gan'), measuring the divergences as it goes."""
+    """Train (or resume) the toy ``name`` ('vae' or 'gan'), measuring the divergences as it goes; the history
+    also holds the untrained model's divergences under 'initial'."""
     lattice = Lattice(cfg.toy_half_width, cfg.toy_cells)
     truth = mixture_masses(lattice, ring_modes(), cfg.toy_std)
+    initial = measure(cfg, make_trainer(cfg, name), lattice, truth)
     trainer = make_trainer(cfg, name)
 
     def evaluate(tr, epoch):
-        d = divergences(truth, model_masses(cfg, tr, lattice))
-        row = {"jsd": d["jsd"], "data_mass_where_model_empty": d["p_mass_where_q_empty"],
-               "model_mass_on_lattice": d["q_mass"]}
-        for key, value in (("kl_data_model", d["kl_pq"]), ("kl_model_data", d["kl_qp"])):
-            if np.isfinite(value):     # an infinite KL is left out: the report reads its absence as infinity
-                row[key] = value
-        return row
+        return measure(cfg, tr, lattice, truth)
 
     config = {key: getattr(cfg, key) for key in ("toy_n", "toy_std", "toy_batch", "toy_lr")}
     config["toy_hidden"] = list(cfg.toy_hidden)
@@ -76,7 +83,7 @@ def train(cfg, name: str, folder: Path, verbose: bool) -> tuple[object, dict]:
     history = fit(trainer, backend.asarray(data(cfg)), epochs=cfg.toy_epochs, batch_size=cfg.toy_batch,
                   seed=cfg.seed, checkpoint_path=folder / f"toy_{name}.npz", config=config, evaluate=evaluate,
                   eval_every=cfg.toy_eval_every, verbose=verbose)
-    return trainer, history
+    return trainer, {**history, "initial": {"epoch": 0, **initial}}
 
 
 def experiment(cfg, folder: Path, verbose: bool) -> tuple[dict, dict]:

@@ -209,7 +209,8 @@ def run(cfg: Section24Config, out: Path, verbose: bool = True) -> dict:
     vaes = trained_vaes(out, results_folder.read_metrics(out))
     for name, trainer in vaes.items():
         draws[f"{name} samples"] = lambda i, t=trainer: vae_images(t, cfg.eval_samples, cfg.seed, "draw", i)
-        draws[f"{name} reconstructions"] = lambda i, t=trainer: vae_reconstructions(t, pick(x_test, "section24 recon", i))
+        draws[f"{name} reconstructions"] = lambda i, t=trainer: vae_reconstructions(
+            t, pick(x_test, "section24 recon", i))
     for kind, trainer in games.items():
         draws[f"{kind} samples"] = lambda i, t=trainer: fair_games.samples(t, cfg.eval_samples, cfg.seed, "draw", i)
     measured = {name: yardstick.measure([draw(i) for i in range(cfg.draws)]) for name, draw in draws.items()}
