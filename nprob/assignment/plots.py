@@ -148,13 +148,13 @@ def posterior_panels(panels: dict[str, dict], path: Path) -> Path:
 
 
 def mass_panels(masses: dict[str, np.ndarray], half_width: float, title: str, path: Path) -> Path:
-    """One panel per distribution: cell masses (n, n) on [-half_width, half_width]^2, first index along x."""
+    """One panel per distribution: cell masses (n, n) on [-half_width, half_width]^2, first index along x, each
+    on its own colour scale (its largest cell mass is given in the title)."""
     fig, axes = plt.subplots(1, len(masses), figsize=(3.6 * len(masses), 3.6), squeeze=False)
-    top = max(float(m.max()) for m in masses.values())
     for ax, (label, m) in zip(axes[0], masses.items()):
         ax.imshow(m.T, origin="lower", extent=(-half_width, half_width, -half_width, half_width), cmap="magma",
-                  vmin=0, vmax=top)
-        ax.set_title(label, fontsize=9)
+                  vmin=0, vmax=float(m.max()) or 1.0)
+        ax.set_title(f"{label} (largest cell {float(m.max()):.2g})", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title)
