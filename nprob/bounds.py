@@ -102,6 +102,15 @@ def binary_iw_bound(model: BinaryHelmholtzMachine, enc, gen, x, k: int, rng, chu
     return xp.concatenate(out)
 
 
+def midpoint_codes(limit: float, n: int, xp, dtype):
+    """The n x n midpoints z_j (n * n, 2) of [-limit, limit]^2 with step h = 2 limit / n, and the log of each
+    one's midpoint-rule weight in the prior, log p(z_j) + 2 log h (n * n,)."""
+    step = 2 * limit / n
+    axis = -limit + step * (np.arange(n) + 0.5)
+    z = xp.asarray(np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2), dtype=dtype)
+    return z, D.standard_normal_log_density(z) + z.dtype.type(2 * math.log(step))
+
+
 def log_marginal_grid(model: HelmholtzMachine, dec, x, limit: float = 6.0, n: int = 301):
     """log p(x) = log integral p(x|z) p(z) dz by the midpoint rule on a 2-D grid.
 
@@ -112,12 +121,7 @@ def log_marginal_grid(model: HelmholtzMachine, dec, x, limit: float = 6.0, n: in
     if model.z_dim != 2:
         raise ValueError("log_marginal_grid integrates over a 2-D latent space only")
     validate.batch(x, dec.flat.dtype, "x")
-    xp = backend.get_array_module(x)
-    step = 2 * limit / n
-    axis = -limit + step * (np.arange(n) + 0.5)
-    grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
-    z = xp.asarray(grid, dtype=x.dtype)
+    z, log_weight = midpoint_codes(limit, n, backend.get_array_module(x), x.dtype)
     logits, _ = model.decode(dec, z)                                      # (G, D)
-    log_joint = (D.bernoulli_log_likelihood(x[None, :, :], logits[:, None, :])
-                 + D.standard_normal_log_density(z)[:, None])             # (G, N)
-    return logsumexp(log_joint, axis=0) + x.dtype.type(2 * math.log(step))
+    log_joint = D.bernoulli_log_likelihood(x[None, :, :], logits[:, None, :]) + log_weight[:, None]   # (G, N)
+    return logsumexp(log_joint, axis=0)

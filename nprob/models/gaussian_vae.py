@@ -10,13 +10,11 @@ likelihood and its gradient (page 2's eq. 2.9). With 2-D codes, p(x) is a sum ov
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-
-import numpy as np
 
 from .. import backend, validate
 from .. import distributions as D
+from ..bounds import midpoint_codes
 from ..nn import MLP
 from ..stable import logsumexp
 from .helmholtz import HelmholtzMachine
@@ -78,11 +76,8 @@ class GaussianVAE(HelmholtzMachine):
             raise ValueError("log_density sums over a 2-D lattice of codes only")
         validate.batch(x, dec.flat.dtype, "x")
         xp = backend.get_array_module(x)
-        step = 2 * limit / n
-        axis = -limit + step * (np.arange(n) + 0.5)
-        z = xp.asarray(np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2), dtype=x.dtype)
+        z, log_prior = midpoint_codes(limit, n, xp, x.dtype)                # (G, 2), (G,)
         mean, log_var_x, _ = self.decode(dec, z)                             # (G, x_dim)
-        log_prior = D.standard_normal_log_density(z) + x.dtype.type(2 * math.log(step))
         parts = [logsumexp(D.gaussian_log_density(x[i:i + chunk, None, :], mean[None], log_var_x[None])
                            + log_prior[None, :], axis=1) for i in range(0, x.shape[0], chunk)]
         return xp.concatenate(parts)
