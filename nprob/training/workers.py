@@ -60,6 +60,18 @@ def _kill_workers() -> None:
         process.join(timeout=5)
 
 
+def _result(future, poll: float = 0.2):
+    """The future's result, waiting in short slices. A Ctrl-C may be delivered to any thread of this process
+    that does not block SIGINT (BLAS's threads, started when NumPy was imported, do not); Python then runs its
+    handler only when the main thread next executes bytecode, which a wait without a timeout would postpone
+    until the game finished. Waking every ``poll`` seconds raises KeyboardInterrupt within that time."""
+    while True:
+        try:
+            return future.result(timeout=poll)
+        except TimeoutError:
+            continue
+
+
 def map_in_processes(function, tasks: list, workers: int, on_result=None) -> list:
     """``[function(task) for task in tasks]`` in ``workers`` spawned processes, in order.
 
@@ -77,7 +89,7 @@ def map_in_processes(function, tasks: list, workers: int, on_result=None) -> lis
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)   # a Ctrl-C pressed meanwhile arrives now
         for future in futures:
-            results.append(future.result())
+            results.append(_result(future))
             if on_result is not None:
                 on_result()
     except BaseException as err:
