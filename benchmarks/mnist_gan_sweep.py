@@ -30,6 +30,8 @@ def main(argv=None, base=None) -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--remedies", nargs="+", choices=sorted(REMEDIES), default=list(REMEDIES))
+    p.add_argument("--kind", choices=fair_games.KINDS, default="gan",
+                   help="the GAN or the three-player game (which takes neither packing nor a critic)")
     p.add_argument("--json", type=Path, default=Path("benchmarks/results/mnist_gan_sweep.json"))
     args = p.parse_args(argv)
     cfg = replace(base or vae_vs_gan.Section24Config(), gan_epochs=args.epochs)
@@ -41,14 +43,17 @@ def main(argv=None, base=None) -> None:
     rows = []
     for name in args.remedies:
         remedy = REMEDIES[name]
-        _, history = fair_games.train(cfg, "gan", remedy, args.out / name, x_train, yardstick, True)
-        rows.append({"remedy": name, **asdict(remedy), "evals": history["evals"],
+        if args.kind == "bigan" and (remedy.pack > 1 or remedy.penalty):
+            raise SystemExit(f"the three-player game takes neither packing nor a critic: {name}")
+        _, history = fair_games.train(cfg, args.kind, remedy, args.out / name, x_train, yardstick, True)
+        rows.append({"remedy": name, "kind": args.kind, **asdict(remedy), "evals": history["evals"],
                      "d_real": [e["d_real"] for e in history["epochs"]],
                      "d_fake": [e["d_fake"] for e in history["epochs"]]})
         last = history["evals"][-1]
         print(f"[sweep] {name}: FID {last['fid']:.2f}, D(real) {rows[-1]['d_real'][-1]:.3f}, "
               f"D(fake) {rows[-1]['d_fake'][-1]:.3f}")
-    command = f"python -m benchmarks.mnist_gan_sweep --out DIR --epochs {args.epochs} --remedies {' '.join(args.remedies)}"
+    command = (f"python -m benchmarks.mnist_gan_sweep --out DIR --epochs {args.epochs} --kind {args.kind} "
+               f"--remedies {' '.join(args.remedies)}")
     checkpoint.write_json(args.json, {"command": command,
                                       "classifier": clf, "eval_samples": cfg.eval_samples,
                                       "real_training_images": real, "rows": rows})

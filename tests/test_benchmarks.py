@@ -108,3 +108,5 @@ def test_the_mnist_gan_sweep_records_every_remedy_and_resumes(tmp_path):
     mnist_gan_sweep.main(argv, base)                      # resumes from the checkpoints: the same rows
     again = json.loads((tmp_path / "sweep.json").read_text())
     assert [r["evals"][0]["fid"] for r in again["rows"]] == [r["evals"][0]["fid"] for r in first["rows"]]
+    with pytest.raises(SystemExit, match="neither packing nor a critic"):
+        mnist_gan_sweep.main(["--out", str(tmp_path / "b"), "--kind", "bigan", "--remedies", "pack2"], base)

@@ -15,7 +15,12 @@ from nprob.training import workers
 
 # Four short toy games in two worker processes; prints the results as JSON, or one line and exits 1/130.
 SCRIPT = """
-import json, sys
+import json, signal, sys
+# a foreground job at a terminal: Ctrl-C delivered and handled, whatever the test process's own signal state
+blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+if blocked or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    print(f"note: SIGINT arrived blocked={blocked}, handler={signal.getsignal(signal.SIGINT)}", file=sys.stderr)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 from dataclasses import replace
 from pathlib import Path
 from nprob.assignment import gans, toy_games
@@ -100,7 +105,7 @@ def test_ctrl_c_stops_within_seconds_and_resumes_bit_identically(tmp_path, group
     sent = time.monotonic()
     (os.killpg if group else os.kill)(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=30)
-    assert time.monotonic() - sent < 5 and process.returncode == 130
+    assert time.monotonic() - sent < 5 and process.returncode == 130, err
     assert "interrupted" in err and "run the same command again to resume" in err.lower()
     assert "Traceback" not in err and "leaked" not in err, err
     assert wait_for(lambda: not any(alive(p) for p in pids), 5)
