@@ -103,5 +103,6 @@ def discrete_verdict(d: dict, first: str) -> str:
                 "binary samples needed an extra device, the straight-through draw, whose gradient is biased (result "
                 "14.13).")
     return (f"A fresh discriminator separates the grey-level GAN from binary data with accuracy "
-            f"{mean_se(grey, '{:.3f}')} after {first} steps, the VAE's samples with {mean_se(vae, '{:.3f}')}; these measurements alone do not "
+            f"{mean_se(grey, '{:.3f}')} after {first} steps, the VAE's samples with {mean_se(vae, '{:.3f}')}; "
+            "these measurements alone do not "
             "settle 9.5.")
