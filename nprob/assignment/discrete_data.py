@@ -64,7 +64,8 @@ def game_evaluator(cfg, x_test_bin: np.ndarray):
         net, d, g = tr.model.discriminator, tr.players["d"].params, tr.players["g"].params
         d_real = backend.to_host(sigmoid(net.forward(d, real)[0]))
         d_fake = backend.to_host(sigmoid(net.forward(d, backend.asarray(fake_host))[0]))
-        z = backend.asarray(backend.host_rng(cfg.seed, "section24 grad", epoch).standard_normal((cfg.eval_samples, 2)))
+        z = backend.asarray(backend.host_rng(cfg.seed, "section24 grad", epoch).standard_normal(
+            (cfg.eval_samples, tr.model.z_dim)))
         u = backend.asarray(backend.host_rng(cfg.seed, "section24 grad u", epoch).random((cfg.eval_samples, 784)))
         _, grads = tr.model.generator_loss_and_grads(g, d, z, "nonsaturating",
                                                      u=u if tr.model.straight_through else None)

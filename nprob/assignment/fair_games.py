@@ -1,10 +1,11 @@
 """Section 2.4's MNIST GAN and three-player game, with the remedy the sweep chose (derivations/14 results
 14.7-14.8), measured by the yardstick as they train.
 
-Both games have section 2's architecture (one hidden layer of ``gan_hidden`` units, a 2-D code, the
-non-saturating loss); what changes is the :class:`Remedy`: the discriminator's target, the instance noise on
-its inputs (annealed to zero over the run) and, for the GAN, packing. Every ``eval_every`` epochs the yardstick measures
-``eval_samples`` fresh samples; the per-epoch D(real) and D(fake) are the training loop's averages.
+Both games have section 2's architecture (one hidden layer of ``gan_hidden`` units, a 2-D code); what changes
+is the :class:`Remedy`: the discriminator's target, the instance noise on its inputs (annealed to zero over
+the run), a decaying step and, for the GAN only, packing or a WGAN-GP critic (the default). Every
+``eval_every`` epochs the yardstick measures ``eval_samples`` fresh samples; the per-epoch D(real) and
+D(fake) (a critic's mean values) are the training loop's averages.
 """
 from __future__ import annotations
 
